@@ -1,0 +1,152 @@
+/* config.c: the presets (paper, lite, tiny), validation and derived sizes.
+ * JSON reading and writing of the config lives in config-json.c. */
+#include "sibvad.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int sibvad_fail(sibvad_error *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static void common_defaults(sibvad_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->frames_in = 4;
+    c->channels = 3;
+    c->bb_ln_eps = 1e-6f;
+    c->sffm_scale = 2.0f;
+    c->sffm_alpha = 0.001f;
+    c->w_pred = 1.0f;
+    c->w_sem = 1.0f;
+    c->w_motion = 1.0f;
+    c->lr = 2e-4f;
+    c->beta1 = 0.9f;
+    c->beta2 = 0.999f;
+    c->adam_eps = 1e-8f;
+    c->weight_decay = 1e-5f;
+    c->sem_dim = 768;
+}
+
+/* The spec's numbers exactly: 448x448 RGB, InternViT-300M-shaped frozen backbone. */
+static void preset_paper(sibvad_config *c)
+{
+    c->img_h = 448; c->img_w = 448; c->patch = 14;
+    c->bb_width = 1024; c->bb_depth = 24; c->bb_heads = 16; c->bb_mlp = 4096;
+    c->bb_layerscale = 1; c->bb_frozen = 1;
+    c->mo_width = 128; c->mo_depth = 4; c->mo_heads = 4; c->mo_mlp_ratio = 2;
+    c->d_model = 256;
+    c->fu_depth = 4; c->fu_heads = 4; c->fu_ffn_ratio = 2;
+    c->de_depth = 4; c->de_heads = 4; c->de_mlp_ratio = 4;
+    c->rgb_hidden = 1024;
+    c->sffm_nr = 63; c->sffm_k = 7; c->sffm_ns = 1; c->sffm_b = 8; /* Ped2's bottleneck */
+    c->sem_hidden = 1024;
+}
+
+/* Same architecture, small trainable backbone: the default without pretrained weights. */
+static void preset_lite(sibvad_config *c)
+{
+    c->img_h = 160; c->img_w = 240; c->patch = 16;
+    c->bb_width = 128; c->bb_depth = 2; c->bb_heads = 4; c->bb_mlp = 512;
+    c->bb_layerscale = 0; c->bb_frozen = 0;
+    c->mo_width = 64; c->mo_depth = 2; c->mo_heads = 2; c->mo_mlp_ratio = 2;
+    c->d_model = 128;
+    c->fu_depth = 2; c->fu_heads = 4; c->fu_ffn_ratio = 2;
+    c->de_depth = 2; c->de_heads = 4; c->de_mlp_ratio = 4;
+    c->rgb_hidden = 512;
+    c->sffm_nr = 63; c->sffm_k = 7; c->sffm_ns = 1; c->sffm_b = 8;
+    c->sem_hidden = 512;
+}
+
+/* Small enough for parity fixtures and gradient checks. A larger balance
+ * weight than the spec's so that its gradient is visible in the parity test. */
+static void preset_tiny(sibvad_config *c)
+{
+    c->img_h = 24; c->img_w = 32; c->patch = 8;
+    c->bb_width = 32; c->bb_depth = 2; c->bb_heads = 2; c->bb_mlp = 64;
+    c->bb_layerscale = 1; c->bb_frozen = 0;
+    c->mo_width = 16; c->mo_depth = 1; c->mo_heads = 2; c->mo_mlp_ratio = 2;
+    c->d_model = 32;
+    c->fu_depth = 2; c->fu_heads = 2; c->fu_ffn_ratio = 2;
+    c->de_depth = 2; c->de_heads = 2; c->de_mlp_ratio = 4;
+    c->rgb_hidden = 64;
+    c->sffm_nr = 7; c->sffm_k = 2; c->sffm_ns = 1; c->sffm_b = 4;
+    c->sffm_alpha = 0.1f;
+    c->sem_dim = 24; c->sem_hidden = 32;
+}
+
+int sibvad_config_preset(sibvad_config *cfg, const char *name, sibvad_error *err)
+{
+    if (!cfg || !name)
+        return sibvad_fail(err, "config preset: NULL argument");
+    sibvad_config c;
+    common_defaults(&c);
+    if (strcmp(name, "paper") == 0)
+        preset_paper(&c);
+    else if (strcmp(name, "lite") == 0)
+        preset_lite(&c);
+    else if (strcmp(name, "tiny") == 0)
+        preset_tiny(&c);
+    else
+        return sibvad_fail(err, "unknown preset '%s' (known: paper, lite, tiny)", name);
+    snprintf(c.preset, sizeof c.preset, "%s", name);
+    *cfg = c;
+    return 0;
+}
+
+int sibvad_config_grid_h(const sibvad_config *c) { return c->img_h / c->patch; }
+int sibvad_config_grid_w(const sibvad_config *c) { return c->img_w / c->patch; }
+int sibvad_config_num_patches(const sibvad_config *c)
+{
+    return sibvad_config_grid_h(c) * sibvad_config_grid_w(c);
+}
+
+#define NEED(cond, ...) do { if (!(cond)) return sibvad_fail(err, __VA_ARGS__); } while (0)
+
+int sibvad_config_validate(const sibvad_config *c, sibvad_error *err)
+{
+    NEED(c, "config: NULL");
+    NEED(c->patch >= 1 && c->patch <= 64, "config: patch %d out of range 1..64", c->patch);
+    NEED(c->img_h >= c->patch && c->img_w >= c->patch && c->img_h <= 4096 && c->img_w <= 4096,
+         "config: input %dx%d must be between one patch (%d) and 4096", c->img_w, c->img_h, c->patch);
+    NEED(c->img_h % c->patch == 0 && c->img_w % c->patch == 0,
+         "config: input %dx%d (WxH) is not a multiple of the patch size %d", c->img_w, c->img_h, c->patch);
+    NEED(c->channels == 1 || c->channels == 3, "config: channels must be 1 or 3, not %d", c->channels);
+    NEED(c->frames_in >= 2 && c->frames_in <= 16, "config: frames_in %d out of range 2..16", c->frames_in);
+    NEED(c->bb_width > 0 && c->bb_depth >= 0 && c->bb_heads > 0 && c->bb_mlp > 0,
+         "config: backbone sizes must be positive");
+    NEED(c->bb_width % c->bb_heads == 0, "config: bb_width %d not divisible by bb_heads %d",
+         c->bb_width, c->bb_heads);
+    NEED(c->mo_width > 0 && c->mo_depth >= 0 && c->mo_heads > 0 && c->mo_mlp_ratio > 0,
+         "config: motion encoder sizes must be positive");
+    NEED(c->mo_width % c->mo_heads == 0, "config: mo_width %d not divisible by mo_heads %d",
+         c->mo_width, c->mo_heads);
+    NEED(c->mo_width % 4 == 0, "config: mo_width %d must be a multiple of 4 (2-D sin-cos embedding)",
+         c->mo_width);
+    NEED(c->d_model > 0 && c->d_model % 4 == 0, "config: d_model %d must be a positive multiple of 4",
+         c->d_model);
+    NEED(c->fu_depth >= 0 && c->fu_heads > 0 && c->fu_ffn_ratio > 0, "config: fusion sizes invalid");
+    NEED(c->d_model % c->fu_heads == 0, "config: d_model %d not divisible by fu_heads %d",
+         c->d_model, c->fu_heads);
+    NEED(c->de_depth >= 0 && c->de_heads > 0 && c->de_mlp_ratio > 0, "config: decoder sizes invalid");
+    NEED(c->d_model % c->de_heads == 0, "config: d_model %d not divisible by de_heads %d",
+         c->d_model, c->de_heads);
+    NEED(c->rgb_hidden > 0, "config: rgb_hidden must be positive");
+    NEED(c->sffm_nr >= 1 && c->sffm_nr <= 1024, "config: sffm_nr %d out of range 1..1024", c->sffm_nr);
+    NEED(c->sffm_k >= 1 && c->sffm_k <= c->sffm_nr, "config: sffm_k %d must be in 1..sffm_nr (%d)",
+         c->sffm_k, c->sffm_nr);
+    NEED(c->sffm_ns >= 0 && c->sffm_b >= 1, "config: sffm_ns must be >= 0 and sffm_b >= 1");
+    NEED(c->sem_dim > 0 && c->sem_hidden > 0, "config: semantic sizes must be positive");
+    NEED(c->bb_ln_eps > 0, "config: bb_ln_eps must be positive");
+    NEED(c->lr >= 0 && c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1 && c->adam_eps > 0,
+         "config: optimiser settings out of range");
+    return 0;
+}

@@ -1,0 +1,213 @@
+/* model-forward.c: the forward pass of SIB-VAD (spec sections 3-6) and the scores.
+ *
+ *   frames (B,T,C,H,W) -> backbone per frame: taps bb_x[0] (patch_embed) and bb_x[depth] (visual)
+ *   visual   = temporal_project(interleave_T(visual_project(bb_x[depth])))     (B,N1,D)
+ *   skip     = patch_emb_project(bb_x[0] of frame T-1)                         (B,N1,D)
+ *   motion   = frame_diff_project(interleave_T-1(motion_encoder(diffs)))       (B,N1,D)
+ *   semantic = text_project(f_text or 0)                                       (B,1,D)
+ *   fused    = fusion layers (x = visual, y = semantic, z = motion)
+ *   h = [semantic; rgb_project([fused, motion])] + pos; (ViT block -> SFFM) x depth; LN
+ *   f_hat = text_recon(h[0]);  pred = final_conv(unpatchify(decoder_pred([h[2:], skip[1:]])))
+ * Losses: w_pred MSE + w_sem (1 - cos) + w_motion hinge + sum of SFFM balance losses. */
+#include "model-internal.h"
+#include "ops/ops.h"
+
+#include <math.h>
+#include <string.h>
+
+static void vit_dims(sibvad_vit_dims *v, int Bi, int N, int D, int H, int F, float eps)
+{
+    v->Bi = Bi;
+    v->N = N;
+    v->D = D;
+    v->H = H;
+    v->F = F;
+    v->eps = eps;
+}
+
+void sibvad_model_sffm_dims(const sibvad_model *m, sibvad_sffm_dims *s, int B)
+{
+    const sibvad_config *c = &m->cfg;
+    s->B = B;
+    s->Ts = m->N2;
+    s->D = c->d_model;
+    s->Nr = c->sffm_nr;
+    s->K = c->sffm_k;
+    s->Ns = c->sffm_ns;
+    s->b = c->sffm_b;
+    s->scale = c->sffm_scale;
+    s->alpha = c->sffm_alpha;
+}
+
+int sibvad_model_forward(sibvad_model *m, const float *frames, const float *target,
+                         const float *semantic, int B, sibvad_error *err)
+{
+    if (!m || !frames)
+        return sibvad_fail(err, "forward: NULL model or frames");
+    if (!m->act_mem)
+        return sibvad_fail(err, "forward: call sibvad_model_prepare() first");
+    if (B < 1 || B > m->max_batch)
+        return sibvad_fail(err, "forward: batch %d outside 1..%d (the prepared size)", B, m->max_batch);
+    const sibvad_config *c = &m->cfg;
+    sibvad_acts *a = &m->a;
+    const sibvad_weights *w = &m->w;
+    const int T = c->frames_in, C = c->channels, Hh = c->img_h, Ww = c->img_w, p = c->patch;
+    const int Np = m->Np, N1 = m->N1, N2 = m->N2, W = c->bb_width, D = c->d_model, Dm = c->mo_width;
+    const int S = c->sem_dim, Bi = B * T, Bm = B * (T - 1);
+    const size_t img = (size_t)C * Hh * Ww;
+    sibvad_vit_dims vd;
+
+    m->B = B;
+    m->has_target = target != NULL;
+    m->has_sem = semantic != NULL;
+    memset(&m->losses, 0, sizeof m->losses);
+
+    /* inputs kept for the losses and backward */
+    for (int b = 0; b < B; b++)
+        memcpy(a->prev + b * img, frames + ((size_t)b * T + T - 1) * img, sizeof(float) * img);
+    if (target)
+        memcpy(a->target, target, sizeof(float) * B * img);
+    if (semantic)
+        memcpy(a->sem_in, semantic, sizeof(float) * B * S);
+    else
+        memset(a->sem_in, 0, sizeof(float) * B * S);
+
+    /* 1. backbone on every input frame */
+    sibvad_patch_embed_forward(a->bb_x[0], a->bb_cols, frames, w->bb_patch_w, w->bb_patch_b, w->bb_cls,
+                               w->bb_pos, Bi, C, Hh, Ww, p, W);
+    vit_dims(&vd, Bi, N1, W, c->bb_heads, c->bb_mlp, c->bb_ln_eps);
+    for (int l = 0; l < c->bb_depth; l++)
+        sibvad_vit_block_forward(a->bb_x[l + 1], &a->bb_cache[l], a->bb_x[l], &w->bb[l], &vd);
+
+    /* 2. visual stream */
+    sibvad_linear_forward(a->vis_proj, a->bb_x[c->bb_depth], w->visual_project.w, w->visual_project.b,
+                          Bi * N1, W, D);
+    sibvad_interleave_frames(a->vis_cat, a->vis_proj, B, T, N1, D);
+    sibvad_linear_forward(a->visual, a->vis_cat, w->temporal_project.w, w->temporal_project.b,
+                          B * N1, T * D, D);
+
+    /* 3. skip stream: the last input frame's patch_embed tap */
+    for (int b = 0; b < B; b++)
+        memcpy(a->skip_in + (size_t)b * N1 * W, a->bb_x[0] + ((size_t)b * T + T - 1) * N1 * W,
+               sizeof(float) * N1 * W);
+    sibvad_linear_forward(a->skip, a->skip_in, w->patch_emb_project.w, w->patch_emb_project.b,
+                          B * N1, W, D);
+
+    /* 4. motion stream: one encoder shared by the T-1 frame differences */
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T - 1; t++) {
+            const float *f0 = frames + ((size_t)b * T + t) * img, *f1 = f0 + img;
+            float *dst = a->diffs + ((size_t)b * (T - 1) + t) * img;
+            for (size_t i = 0; i < img; i++)
+                dst[i] = f1[i] - f0[i];
+        }
+    sibvad_patch_embed_forward(a->mo_x[0], a->mo_cols, a->diffs, w->mo_patch_w, w->mo_patch_b, w->mo_cls,
+                               w->mo_pos, Bm, C, Hh, Ww, p, Dm);
+    vit_dims(&vd, Bm, N1, Dm, c->mo_heads, Dm * c->mo_mlp_ratio, 1e-5f);
+    for (int l = 0; l < c->mo_depth; l++)
+        sibvad_vit_block_forward(a->mo_x[l + 1], &a->mo_cache[l], a->mo_x[l], &w->mo[l], &vd);
+    sibvad_interleave_frames(a->mo_cat, a->mo_x[c->mo_depth], B, T - 1, N1, Dm);
+    sibvad_linear_forward(a->motion, a->mo_cat, w->frame_diff_project.w, w->frame_diff_project.b,
+                          B * N1, (T - 1) * Dm, D);
+
+    /* 5. semantic token */
+    sibvad_linear_forward(a->semantic, a->sem_in, w->text_project.w, w->text_project.b, B, S, D);
+
+    /* 6. joint cross-attention fusion */
+    memcpy(a->fu_x[0], a->visual, sizeof(float) * B * N1 * D);
+    sibvad_fusion_dims fd = {B, N1, D, c->fu_heads, D * c->fu_ffn_ratio};
+    for (int l = 0; l < c->fu_depth; l++)
+        sibvad_fusion_block_forward(a->fu_x[l + 1], &a->fu_cache[l], a->fu_x[l], a->semantic, a->motion,
+                                    &w->fu[l], &fd);
+
+    /* 7. decoder input: [semantic; rgb_project([fused, motion])] + pos */
+    sibvad_concat_channels(a->dec_cat, a->fu_x[c->fu_depth], D, a->motion, D, B * N1);
+    sibvad_linear_forward(a->rgb_h, a->dec_cat, w->rgb0.w, w->rgb0.b, B * N1, 2 * D, c->rgb_hidden);
+    sibvad_gelu_forward(a->rgb_a, a->rgb_h, (size_t)B * N1 * c->rgb_hidden);
+    sibvad_linear_forward(a->rgb_out, a->rgb_a, w->rgb2.w, w->rgb2.b, B * N1, c->rgb_hidden, D);
+    for (int b = 0; b < B; b++) {
+        float *x0 = a->de_x[0] + (size_t)b * N2 * D;
+        memcpy(x0, a->semantic + (size_t)b * D, sizeof(float) * D);
+        memcpy(x0 + D, a->rgb_out + (size_t)b * N1 * D, sizeof(float) * N1 * D);
+        for (size_t i = 0; i < (size_t)N2 * D; i++)
+            x0[i] += w->de_pos[i];
+    }
+
+    /* 8. decoder layers: ViT block then SFFM (no residual around the SFFM) */
+    vit_dims(&vd, B, N2, D, c->de_heads, D * c->de_mlp_ratio, 1e-5f);
+    sibvad_sffm_dims sd;
+    sibvad_model_sffm_dims(m, &sd, B);
+    for (int l = 0; l < c->de_depth; l++) {
+        sibvad_vit_block_forward(a->de_blk[l], &a->de_cache[l], a->de_x[l], &w->de[l], &vd);
+        sibvad_sffm_forward(a->de_x[l + 1], &a->sffm_cache[l], a->de_blk[l], &w->sffm[l], &sd);
+        m->losses.balance += a->sffm_cache[l].balance;
+    }
+    sibvad_layernorm_forward(a->de_norm, a->de_norm_mean, a->de_norm_rstd, a->de_x[c->de_depth],
+                             w->de_norm_w, w->de_norm_b, B * N2, D, 1e-5f);
+
+    /* 9. semantic head (token 0) */
+    if (semantic) {
+        for (int b = 0; b < B; b++)
+            memcpy(a->sem_tok + (size_t)b * D, a->de_norm + (size_t)b * N2 * D, sizeof(float) * D);
+        sibvad_linear_forward(a->sem_h, a->sem_tok, w->sem0.w, w->sem0.b, B, D, c->sem_hidden);
+        sibvad_gelu_forward(a->sem_a, a->sem_h, (size_t)B * c->sem_hidden);
+        sibvad_linear_forward(a->sem_pred, a->sem_a, w->sem2.w, w->sem2.b, B, c->sem_hidden, S);
+    }
+
+    /* 10. pixel head: patch tokens (2..) with the skip stream (CLS dropped) */
+    for (int b = 0; b < B; b++)
+        sibvad_concat_channels(a->pix_in + (size_t)b * Np * 2 * D, a->de_norm + ((size_t)b * N2 + 2) * D, D,
+                               a->skip + ((size_t)b * N1 + 1) * D, D, Np);
+    sibvad_linear_forward(a->pred_patches, a->pix_in, w->pred.w, w->pred.b, B * Np, 2 * D, p * p * C);
+    sibvad_unpatchify(a->img, a->pred_patches, B, C, m->gh, m->gw, p);
+    sibvad_conv2d_forward(a->conv1, a->img, w->conv3_w, w->conv3_b, B, C, C, Hh, Ww, 3);
+    sibvad_leakyrelu_forward(a->act1, a->conv1, (size_t)B * img, 0.01f);
+    sibvad_conv2d_forward(a->pred, a->act1, w->conv1_w, w->conv1_b, B, C, C, Hh, Ww, 1);
+
+    /* 11. losses */
+    if (target) {
+        const size_t n = (size_t)B * img;
+        m->losses.pred = sibvad_mse_forward(a->pred, a->target, n);
+        m->losses.motion = sibvad_motion_loss_forward(a->pred, a->target, a->prev, n);
+        if (semantic)
+            m->losses.sem = sibvad_cosine_loss_forward(a->sem_pred, a->sem_in, B, S);
+        m->losses.total = c->w_pred * m->losses.pred + c->w_sem * m->losses.sem +
+                          c->w_motion * m->losses.motion + m->losses.balance;
+    }
+    return 0;
+}
+
+int sibvad_model_scores(const sibvad_model *m, float *visual, float *semantic, float *error_map,
+                        sibvad_error *err)
+{
+    if (!m || !m->act_mem || m->B == 0)
+        return sibvad_fail(err, "scores: no forward pass has run");
+    if (!m->has_target)
+        return sibvad_fail(err, "scores: the last forward pass had no target frame");
+    const sibvad_config *c = &m->cfg;
+    const int C = c->channels;
+    const size_t HW = (size_t)c->img_h * c->img_w;
+    for (int b = 0; b < m->B; b++) {
+        const float *p = m->a.pred + (size_t)b * C * HW, *t = m->a.target + (size_t)b * C * HW;
+        double s = 0.0;
+        for (size_t i = 0; i < HW; i++) {
+            float e = 0.0f;
+            for (int ch = 0; ch < C; ch++) {
+                float d = p[ch * HW + i] - t[ch * HW + i];
+                e += d * d;
+            }
+            s += e;
+            if (error_map)
+                error_map[(size_t)b * HW + i] = e / C;
+        }
+        if (visual)
+            visual[b] = (float)(s / ((double)C * HW));
+    }
+    if (semantic) {
+        if (m->has_sem)
+            sibvad_cosine_distance(semantic, m->a.sem_pred, m->a.sem_in, m->B, c->sem_dim);
+        else
+            memset(semantic, 0, sizeof(float) * m->B);
+    }
+    return 0;
+}

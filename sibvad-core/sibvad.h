@@ -1,0 +1,147 @@
+/* sibvad.h: the public API of the sibvad core library.
+ *
+ * The core computes the SIB-VAD model (../shared/spec/model.md): configuration,
+ * the model with its parameters, forward, backward, Adam step, and model files
+ * (safetensors). It is plain C11 with no GLib and no CUDA. Every function that
+ * can fail returns 0 on success and -1 on failure, with a message in the
+ * caller's sibvad_error (which may be NULL); nothing here exits or aborts.
+ */
+#ifndef SIBVAD_H
+#define SIBVAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A message for the caller; filled on failure. */
+typedef struct sibvad_error {
+    char msg[512];
+} sibvad_error;
+
+/* Every size of the model. JSON keys are the field names (config.c). */
+typedef struct sibvad_config {
+    char preset[32];        /* name of the preset this came from (informational) */
+    /* input */
+    int img_h, img_w;       /* model input size; both multiples of patch */
+    int channels;           /* 1 or 3 */
+    int patch;              /* patch size for backbone, motion encoder and pixel head */
+    int frames_in;          /* input frames per clip (T = 4 in the spec) */
+    /* backbone (appearance ViT, InternViT block type) */
+    int bb_width, bb_depth, bb_heads, bb_mlp; /* bb_mlp: hidden width of the MLP */
+    int bb_layerscale;      /* 1: ls1/ls2 vectors on both residual branches */
+    int bb_frozen;          /* 1: no gradients, no backward work */
+    float bb_ln_eps;        /* 1e-6 for InternViT */
+    /* motion encoder */
+    int mo_width, mo_depth, mo_heads, mo_mlp_ratio;
+    /* model width */
+    int d_model;
+    /* joint cross-attention fusion */
+    int fu_depth, fu_heads, fu_ffn_ratio;
+    /* decoder */
+    int de_depth, de_heads, de_mlp_ratio;
+    int rgb_hidden;         /* hidden width of decoder.rgb_project */
+    /* SFFM */
+    int sffm_nr, sffm_k, sffm_ns, sffm_b;
+    float sffm_scale, sffm_alpha;
+    /* semantic */
+    int sem_dim, sem_hidden;
+    /* loss weights (the balance loss is weighted by sffm_alpha) */
+    float w_pred, w_sem, w_motion;
+    /* optimiser */
+    float lr, beta1, beta2, adam_eps, weight_decay;
+} sibvad_config;
+
+/* Fill cfg with a named preset: "paper", "lite" or "tiny". */
+int sibvad_config_preset(sibvad_config *cfg, const char *name, sibvad_error *err);
+/* Check every size for consistency (divisibility, ranges). */
+int sibvad_config_validate(const sibvad_config *cfg, sibvad_error *err);
+/* Derived sizes. */
+int sibvad_config_grid_h(const sibvad_config *cfg);
+int sibvad_config_grid_w(const sibvad_config *cfg);
+int sibvad_config_num_patches(const sibvad_config *cfg);
+/* JSON: to_json returns a malloc'd string (caller frees) or NULL. */
+char *sibvad_config_to_json(const sibvad_config *cfg);
+int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, sibvad_error *err);
+
+typedef struct sibvad_model sibvad_model;
+
+/* Create a model with freshly initialised parameters (deterministic in seed). */
+sibvad_model *sibvad_model_create(const sibvad_config *cfg, uint64_t seed, sibvad_error *err);
+void sibvad_model_free(sibvad_model *m);
+const sibvad_config *sibvad_model_config(const sibvad_model *m);
+size_t sibvad_model_num_params(const sibvad_model *m, int trainable_only);
+
+/* Allocate activation buffers for batches of up to max_batch clips. With
+ * training = 0 only what inference needs is kept (layers share their caches).
+ * Called once; the forward/backward/step functions never allocate. */
+int sibvad_model_prepare(sibvad_model *m, int max_batch, int training, sibvad_error *err);
+
+/* Forward pass over B clips.
+ *   frames:   (B, frames_in, C, H, W) normalised input frames
+ *   target:   (B, C, H, W) normalised target frame, or NULL (no losses then)
+ *   semantic: (B, sem_dim) caption embeddings, or NULL (no semantic input)
+ * Results are read with sibvad_model_prediction() and sibvad_model_losses(). */
+int sibvad_model_forward(sibvad_model *m, const float *frames, const float *target,
+                         const float *semantic, int B, sibvad_error *err);
+/* Backward pass of the last forward (which needs a target); gradients are
+ * accumulated (+=) into the gradient buffers. */
+int sibvad_model_backward(sibvad_model *m, sibvad_error *err);
+void sibvad_model_zero_grad(sibvad_model *m);
+/* One Adam step (PyTorch Adam, L2 weight decay added to the gradient). */
+int sibvad_model_step(sibvad_model *m, sibvad_error *err);
+
+typedef struct sibvad_losses {
+    float total, pred, sem, motion, balance;
+} sibvad_losses;
+void sibvad_model_losses(const sibvad_model *m, sibvad_losses *out);
+/* (B, C, H, W) predicted frame of the last forward. */
+const float *sibvad_model_prediction(const sibvad_model *m);
+/* (B, sem_dim) predicted semantic vector, or NULL if no semantic input. */
+const float *sibvad_model_semantic_prediction(const sibvad_model *m);
+
+/* Per-clip scores of the last forward (which needs a target):
+ * visual[b] = mean over C,H,W of (target - pred)^2; semantic[b] = 1 - cos
+ * (0 when no semantic input); error_map (B, H, W) = mean over C of the squared
+ * error. Any output pointer may be NULL. */
+int sibvad_model_scores(const sibvad_model *m, float *visual, float *semantic,
+                        float *error_map, sibvad_error *err);
+
+/* Named tensors (parameters and fixed buffers), in the spec's naming. */
+typedef enum {
+    SIBVAD_TENSOR_TRAINABLE = 0,
+    SIBVAD_TENSOR_FROZEN = 1,   /* loaded, never trained (frozen backbone) */
+    SIBVAD_TENSOR_FIXED = 2     /* computed from the config (sin-cos position embeddings) */
+} sibvad_tensor_kind;
+
+typedef struct sibvad_tensor {
+    const char *name;
+    int ndim;
+    int64_t shape[4];
+    size_t numel;
+    float *data;
+    float *grad;                /* NULL unless trainable */
+    sibvad_tensor_kind kind;
+} sibvad_tensor;
+
+int sibvad_model_num_tensors(const sibvad_model *m);
+sibvad_tensor *sibvad_model_tensor(sibvad_model *m, int i);
+sibvad_tensor *sibvad_model_find_tensor(sibvad_model *m, const char *name);
+
+/* Model files (safetensors with the config as JSON in __metadata__). */
+int sibvad_model_save(const sibvad_model *m, const char *path, sibvad_error *err);
+sibvad_model *sibvad_model_load(const char *path, sibvad_error *err);
+
+/* Set the error message (printf-style); returns -1 for `return sibvad_fail(...)`. */
+int sibvad_fail(sibvad_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,576 @@
+"""sibvad_ref.py: the PyTorch reference ("twin") of the SIB-VAD model.
+
+It computes exactly what ../../shared/spec/model.md describes, with the parameter names of
+spec section 9, so that the C core (sibvad-core) can be checked against it tensor by tensor.
+The presets mirror sibvad-core/config.c field for field (keys = C struct field names).
+
+Use as a library (from tools/reference, with Debian's /usr/bin/python3 and torch):
+
+    from sibvad_ref import SIBVAD, preset
+    model = SIBVAD(preset("tiny"))
+    out = model(frames, target, sem)   # dict: every intermediate and the losses
+
+Shapes: B batch, T frames_in, C channels, p patch, gh x gw patch grid, Np = gh*gw,
+N1 = Np + 1 (CLS), N2 = Np + 2 (semantic, CLS), W bb_width, D d_model, Dm mo_width.
+"""
+import json
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# --------------------------------------------------------------------------------------------
+# Configuration (same field names, order and preset values as sibvad-core/config.c)
+
+INT_KEYS = ("img_h", "img_w", "channels", "patch", "frames_in",
+            "bb_width", "bb_depth", "bb_heads", "bb_mlp", "bb_layerscale", "bb_frozen",
+            "mo_width", "mo_depth", "mo_heads", "mo_mlp_ratio", "d_model",
+            "fu_depth", "fu_heads", "fu_ffn_ratio", "de_depth", "de_heads", "de_mlp_ratio",
+            "rgb_hidden", "sffm_nr", "sffm_k", "sffm_ns", "sffm_b", "sem_dim", "sem_hidden")
+FLOAT_KEYS = ("bb_ln_eps", "sffm_scale", "sffm_alpha", "w_pred", "w_sem", "w_motion",
+              "lr", "beta1", "beta2", "adam_eps", "weight_decay")
+# The C struct order, "preset" first.
+CONFIG_KEYS = ("preset", "img_h", "img_w", "channels", "patch", "frames_in",
+               "bb_width", "bb_depth", "bb_heads", "bb_mlp", "bb_layerscale", "bb_frozen", "bb_ln_eps",
+               "mo_width", "mo_depth", "mo_heads", "mo_mlp_ratio", "d_model",
+               "fu_depth", "fu_heads", "fu_ffn_ratio", "de_depth", "de_heads", "de_mlp_ratio",
+               "rgb_hidden", "sffm_nr", "sffm_k", "sffm_ns", "sffm_b", "sffm_scale", "sffm_alpha",
+               "sem_dim", "sem_hidden", "w_pred", "w_sem", "w_motion",
+               "lr", "beta1", "beta2", "adam_eps", "weight_decay")
+
+
+def _common_defaults():
+    c = {k: 0 for k in CONFIG_KEYS}
+    c.update(preset="", frames_in=4, channels=3, bb_ln_eps=1e-6, sffm_scale=2.0, sffm_alpha=0.001,
+             w_pred=1.0, w_sem=1.0, w_motion=1.0, lr=2e-4, beta1=0.9, beta2=0.999, adam_eps=1e-8,
+             weight_decay=1e-5, sem_dim=768)
+    for k in FLOAT_KEYS:
+        c[k] = float(c[k])
+    return c
+
+
+_PRESETS = {
+    # The spec's numbers exactly: 448x448 RGB, InternViT-300M-shaped frozen backbone.
+    "paper": dict(img_h=448, img_w=448, patch=14,
+                  bb_width=1024, bb_depth=24, bb_heads=16, bb_mlp=4096, bb_layerscale=1, bb_frozen=1,
+                  mo_width=128, mo_depth=4, mo_heads=4, mo_mlp_ratio=2, d_model=256,
+                  fu_depth=4, fu_heads=4, fu_ffn_ratio=2, de_depth=4, de_heads=4, de_mlp_ratio=4,
+                  rgb_hidden=1024, sffm_nr=63, sffm_k=7, sffm_ns=1, sffm_b=8, sem_hidden=1024),
+    # Same architecture, small trainable backbone.
+    "lite": dict(img_h=160, img_w=240, patch=16,
+                 bb_width=128, bb_depth=2, bb_heads=4, bb_mlp=512, bb_layerscale=0, bb_frozen=0,
+                 mo_width=64, mo_depth=2, mo_heads=2, mo_mlp_ratio=2, d_model=128,
+                 fu_depth=2, fu_heads=4, fu_ffn_ratio=2, de_depth=2, de_heads=4, de_mlp_ratio=4,
+                 rgb_hidden=512, sffm_nr=63, sffm_k=7, sffm_ns=1, sffm_b=8, sem_hidden=512),
+    # Parity fixtures and gradient checks (larger balance weight so its gradient is visible).
+    "tiny": dict(img_h=24, img_w=32, patch=8,
+                 bb_width=32, bb_depth=2, bb_heads=2, bb_mlp=64, bb_layerscale=1, bb_frozen=0,
+                 mo_width=16, mo_depth=1, mo_heads=2, mo_mlp_ratio=2, d_model=32,
+                 fu_depth=2, fu_heads=2, fu_ffn_ratio=2, de_depth=2, de_heads=2, de_mlp_ratio=4,
+                 rgb_hidden=64, sffm_nr=7, sffm_k=2, sffm_ns=1, sffm_b=4, sffm_alpha=0.1,
+                 sem_dim=24, sem_hidden=32),
+}
+
+
+def preset(name):
+    """The config dict of a named preset: "paper", "lite" or "tiny"."""
+    if name not in _PRESETS:
+        raise ValueError("unknown preset '%s' (known: paper, lite, tiny)" % name)
+    c = _common_defaults()
+    for k, v in _PRESETS[name].items():
+        c[k] = float(v) if k in FLOAT_KEYS else v
+    c["preset"] = name
+    return c
+
+
+def presets():
+    """All presets, name -> config dict."""
+    return {name: preset(name) for name in _PRESETS}
+
+
+def validate(c):
+    """The checks of sibvad_config_validate(); raises ValueError."""
+    def need(cond, msg):
+        if not cond:
+            raise ValueError("config: " + msg)
+    need(1 <= c["patch"] <= 64, "patch out of range 1..64")
+    need(c["patch"] <= c["img_h"] <= 4096 and c["patch"] <= c["img_w"] <= 4096, "input size out of range")
+    need(c["img_h"] % c["patch"] == 0 and c["img_w"] % c["patch"] == 0, "input not a multiple of patch")
+    need(c["channels"] in (1, 3), "channels must be 1 or 3")
+    need(2 <= c["frames_in"] <= 16, "frames_in out of range 2..16")
+    need(c["bb_width"] > 0 and c["bb_depth"] >= 0 and c["bb_heads"] > 0 and c["bb_mlp"] > 0,
+         "backbone sizes must be positive")
+    need(c["bb_width"] % c["bb_heads"] == 0, "bb_width not divisible by bb_heads")
+    need(c["mo_width"] > 0 and c["mo_depth"] >= 0 and c["mo_heads"] > 0 and c["mo_mlp_ratio"] > 0,
+         "motion encoder sizes must be positive")
+    need(c["mo_width"] % c["mo_heads"] == 0, "mo_width not divisible by mo_heads")
+    need(c["mo_width"] % 4 == 0, "mo_width must be a multiple of 4")
+    need(c["d_model"] > 0 and c["d_model"] % 4 == 0, "d_model must be a positive multiple of 4")
+    need(c["fu_depth"] >= 0 and c["fu_heads"] > 0 and c["fu_ffn_ratio"] > 0, "fusion sizes invalid")
+    need(c["d_model"] % c["fu_heads"] == 0, "d_model not divisible by fu_heads")
+    need(c["de_depth"] >= 0 and c["de_heads"] > 0 and c["de_mlp_ratio"] > 0, "decoder sizes invalid")
+    need(c["d_model"] % c["de_heads"] == 0, "d_model not divisible by de_heads")
+    need(c["rgb_hidden"] > 0, "rgb_hidden must be positive")
+    need(1 <= c["sffm_nr"] <= 1024, "sffm_nr out of range 1..1024")
+    need(1 <= c["sffm_k"] <= c["sffm_nr"], "sffm_k must be in 1..sffm_nr")
+    need(c["sffm_ns"] >= 0 and c["sffm_b"] >= 1, "sffm_ns must be >= 0 and sffm_b >= 1")
+    need(c["sem_dim"] > 0 and c["sem_hidden"] > 0, "semantic sizes must be positive")
+    need(c["bb_ln_eps"] > 0, "bb_ln_eps must be positive")
+    need(c["lr"] >= 0 and 0 <= c["beta1"] < 1 and 0 <= c["beta2"] < 1 and c["adam_eps"] > 0,
+         "optimiser settings out of range")
+    return c
+
+
+def load_config(path):
+    """A config from a JSON file: the named "preset" (if any) overridden by the file's keys.
+    Without a preset every key must be present. Unknown keys are an error."""
+    with open(path) as f:
+        j = json.load(f)
+    unknown = sorted(set(j) - set(CONFIG_KEYS))
+    if unknown:
+        raise ValueError("%s: unknown config keys %s" % (path, unknown))
+    if j.get("preset") in _PRESETS:
+        c = preset(j["preset"])
+    else:
+        missing = [k for k in CONFIG_KEYS if k != "preset" and k not in j]
+        if missing:
+            raise ValueError("%s: no known preset and missing keys %s" % (path, missing))
+        c = _common_defaults()
+    for k, v in j.items():
+        c[k] = str(v) if k == "preset" else float(v) if k in FLOAT_KEYS else int(v)
+    return validate(c)
+
+
+# --------------------------------------------------------------------------------------------
+# Fixed 2-D sin-cos position embedding (MAE's get_2d_sincos_pos_embed on a gh x gw grid)
+
+def _sincos_1d(dim, pos):
+    """pos: float64 [M] -> [M, dim]: sin(pos*omega) then cos(pos*omega), omega_k = 10000^(-2k/dim)."""
+    omega = np.arange(dim // 2, dtype=np.float64) / (dim / 2.0)
+    omega = 1.0 / 10000 ** omega
+    out = np.einsum("m,d->md", pos, omega)
+    return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+
+
+def sincos_2d(dim, gh, gw, extra_zero_rows):
+    """[1, extra + gh*gw, dim] float32; token r*gw + c: first dim/2 from column c, last dim/2 from row r."""
+    rows, cols = np.meshgrid(np.arange(gh, dtype=np.float64), np.arange(gw, dtype=np.float64),
+                             indexing="ij")
+    emb = np.concatenate([_sincos_1d(dim // 2, cols.reshape(-1)),
+                          _sincos_1d(dim // 2, rows.reshape(-1))], axis=1)
+    emb = np.concatenate([np.zeros((extra_zero_rows, dim)), emb], axis=0)
+    return torch.from_numpy(emb.astype(np.float32)).unsqueeze(0)
+
+
+# --------------------------------------------------------------------------------------------
+# Building blocks
+
+class Attention(nn.Module):
+    """Self-attention with a fused qkv projection, laid out (B, N, 3, H, dh) as in timm."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.scale = (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)                                    # (B, H, N, dh)
+        a = torch.softmax((q @ k.transpose(-2, -1)) * self.scale, dim=-1)
+        return self.proj((a @ v).transpose(1, 2).reshape(B, N, C))
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    """Pre-norm ViT block; with layerscale the InternViT form (ls1, ls2 vectors)."""
+
+    def __init__(self, dim, heads, mlp_hidden, eps=1e-5, layerscale=False):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = Mlp(dim, mlp_hidden)
+        if layerscale:
+            self.ls1 = nn.Parameter(torch.ones(dim))
+            self.ls2 = nn.Parameter(torch.ones(dim))
+        else:
+            self.ls1 = self.ls2 = None
+
+    def forward(self, x):
+        a = self.attn(self.norm1(x))
+        x = x + (a if self.ls1 is None else self.ls1 * a)
+        m = self.mlp(self.norm2(x))
+        return x + (m if self.ls2 is None else self.ls2 * m)
+
+
+def patchify_tokens(conv, x):
+    """(B, C, H, W) -> (B, Np, width) conv patch tokens in row-major patch order."""
+    return conv(x).flatten(2).transpose(1, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# Streams
+
+class VisionEmbeddings(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        W, p = c["bb_width"], c["patch"]
+        n1 = (c["img_h"] // p) * (c["img_w"] // p) + 1
+        self.class_embedding = nn.Parameter(torch.zeros(1, 1, W))
+        self.patch_embedding = nn.Conv2d(c["channels"], W, kernel_size=p, stride=p)
+        self.position_embedding = nn.Parameter(torch.zeros(1, n1, W))
+
+    def forward(self, x):
+        t = patchify_tokens(self.patch_embedding, x)
+        cls = self.class_embedding.expand(t.shape[0], -1, -1)
+        return torch.cat([cls, t], dim=1) + self.position_embedding
+
+
+class VisionEncoder(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.layers = nn.ModuleList(
+            Block(c["bb_width"], c["bb_heads"], c["bb_mlp"], eps=c["bb_ln_eps"],
+                  layerscale=bool(c["bb_layerscale"]))
+            for _ in range(c["bb_depth"]))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class VisionModel(nn.Module):
+    """The appearance backbone (InternViT block type), named as in InternVL checkpoints."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.embeddings = VisionEmbeddings(c)
+        self.encoder = VisionEncoder(c)
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, channels, width, patch):
+        super().__init__()
+        self.proj = nn.Conv2d(channels, width, kernel_size=patch, stride=patch)
+
+    def forward(self, x):
+        return patchify_tokens(self.proj, x)
+
+
+class MotionEncoder(nn.Module):
+    """Shared encoder of the frame differences: patch conv, CLS, fixed sin-cos, ViT blocks."""
+
+    def __init__(self, c):
+        super().__init__()
+        Dm, p = c["mo_width"], c["patch"]
+        gh, gw = c["img_h"] // p, c["img_w"] // p
+        self.patch_emb = PatchEmbed(c["channels"], Dm, p)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, Dm))
+        self.register_buffer("motion_pos_embed", sincos_2d(Dm, gh, gw, 1))
+        self.encoder_blocks = nn.ModuleList(
+            Block(Dm, c["mo_heads"], Dm * c["mo_mlp_ratio"]) for _ in range(c["mo_depth"]))
+
+    def forward(self, x):
+        t = self.patch_emb(x)
+        h = torch.cat([self.cls_token.expand(t.shape[0], -1, -1), t], dim=1) + self.motion_pos_embed
+        for blk in self.encoder_blocks:
+            h = blk(h)
+        return h
+
+
+# --------------------------------------------------------------------------------------------
+# Joint cross-attention fusion
+
+class JointCrossAttention(nn.Module):
+    """q from x; keys/values from y (semantic) then z (motion), separate projections."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.scale = (dim // heads) ** -0.5
+        self.to_q = nn.Linear(dim, dim)
+        self.to_k_y = nn.Linear(dim, dim)
+        self.to_v_y = nn.Linear(dim, dim)
+        self.to_k_z = nn.Linear(dim, dim)
+        self.to_v_z = nn.Linear(dim, dim)
+        self.out_proj = nn.Linear(dim, dim)
+
+    def forward(self, x, y, z):
+        B, N, C = x.shape
+        H, dh = self.heads, C // self.heads
+
+        def heads(t):
+            return t.reshape(B, t.shape[1], H, dh).transpose(1, 2)  # (B, H, n, dh)
+
+        q = heads(self.to_q(x))
+        k = heads(torch.cat([self.to_k_y(y), self.to_k_z(z)], dim=1))
+        v = heads(torch.cat([self.to_v_y(y), self.to_v_z(z)], dim=1))
+        a = torch.softmax((q @ k.transpose(-2, -1)) * self.scale, dim=-1)
+        return self.out_proj((a @ v).transpose(1, 2).reshape(B, N, C))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(0.0),
+                                 nn.Linear(hidden, dim))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class FusionBlock(nn.Module):
+    def __init__(self, dim, heads, ffn_ratio):
+        super().__init__()
+        self.ln_attn = nn.LayerNorm(dim)
+        self.ln_y = nn.LayerNorm(dim)
+        self.ln_z = nn.LayerNorm(dim)
+        self.attn = JointCrossAttention(dim, heads)
+        self.ln_ff = nn.LayerNorm(dim)
+        self.ff = FeedForward(dim, dim * ffn_ratio)
+
+
+class JointCrossAttentionFusion(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        D, n = c["d_model"], c["fu_depth"]
+        self.blocks = nn.ModuleList(FusionBlock(D, c["fu_heads"], c["fu_ffn_ratio"]) for _ in range(n))
+        self.attn_gammas = nn.ParameterList(nn.Parameter(torch.zeros(1)) for _ in range(n))
+        self.ff_gammas = nn.ParameterList(nn.Parameter(torch.zeros(1)) for _ in range(n))
+
+    def forward(self, x, y, z):
+        """x visual (B, N1, D), y semantic (B, 1, D), z motion (B, N1, D); y, z are not updated."""
+        for blk, ga, gf in zip(self.blocks, self.attn_gammas, self.ff_gammas):
+            x = x + ga * blk.attn(blk.ln_attn(x), blk.ln_y(y), blk.ln_z(z))
+            x = x + gf * blk.ff(blk.ln_ff(x))
+        return x
+
+
+# --------------------------------------------------------------------------------------------
+# SFFM (sparse feature filtering module)
+
+class Filter(nn.Module):
+    """LayerNorm -> Linear D->b -> SiLU -> Linear b->D."""
+
+    def __init__(self, dim, bottleneck):
+        super().__init__()
+        self.pre_norm = nn.LayerNorm(dim)
+        self.down_proj = nn.Linear(dim, bottleneck)
+        self.up_proj = nn.Linear(bottleneck, dim)
+
+    def forward(self, x):
+        return self.up_proj(F.silu(self.down_proj(self.pre_norm(x))))
+
+
+class SFFM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        D = c["d_model"]
+        self.nr, self.k = c["sffm_nr"], c["sffm_k"]
+        self.scale, self.alpha = c["sffm_scale"], c["sffm_alpha"]
+        self.gate = nn.Linear(D, self.nr, bias=False)
+        self.experts = nn.ModuleList(Filter(D, c["sffm_b"]) for _ in range(self.nr))
+        self.shared_experts = Filter(D, c["sffm_b"] * c["sffm_ns"]) if c["sffm_ns"] > 0 else None
+
+    def forward(self, x):
+        """x (B, N, D) -> (y (B, N, D), balance loss, scores (B*N, nr), top-K indices (B*N, K)).
+
+        Sparse dispatch: the (token, slot) pairs are grouped by filter; each filter that has
+        tokens runs once on its gathered rows and adds its weighted output back (index_add_)."""
+        B, N, D = x.shape
+        xt = x.reshape(B * N, D)
+        s = torch.softmax(self.gate(xt), dim=-1)                     # (B*N, nr)
+        topv, topi = torch.topk(s, self.k, dim=-1)                   # (B*N, K), descending
+        w = topv / topv.sum(dim=-1, keepdim=True) * self.scale
+
+        flat_e = topi.reshape(-1)                                    # (B*N*K,) filter of each pair
+        flat_w = w.reshape(-1)
+        sorted_e, order = torch.sort(flat_e, stable=True)
+        counts = torch.bincount(sorted_e, minlength=self.nr).tolist()
+        y = torch.zeros_like(xt)
+        start = 0
+        for e, n in enumerate(counts):
+            if n == 0:
+                continue
+            pairs = order[start:start + n]
+            tok = pairs // self.k
+            y.index_add_(0, tok, self.experts[e](xt[tok]) * flat_w[pairs].unsqueeze(-1))
+            start += n
+        if self.shared_experts is not None:
+            y = y + self.shared_experts(xt)
+
+        # Sequence-wise balance loss (per sample over its N tokens); only P carries gradient.
+        with torch.no_grad():
+            hits = torch.zeros(B, self.nr, dtype=s.dtype, device=s.device)
+            hits.scatter_add_(1, topi.reshape(B, N * self.k), torch.ones(B, N * self.k, dtype=s.dtype,
+                                                                          device=s.device))
+            f = hits * (self.nr / (self.k * N))
+        P = s.reshape(B, N, self.nr).mean(dim=1)
+        bal = self.alpha * (f * P).sum(dim=-1).mean()
+        return y.reshape(B, N, D), bal, s, topi
+
+
+# --------------------------------------------------------------------------------------------
+# Decoder
+
+class Decoder(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        D, p, C = c["d_model"], c["patch"], c["channels"]
+        gh, gw = c["img_h"] // p, c["img_w"] // p
+        self.rgb_project = nn.Sequential(nn.Linear(2 * D, c["rgb_hidden"]), nn.GELU(),
+                                         nn.Linear(c["rgb_hidden"], D))
+        self.register_buffer("decoder_pos_embed", sincos_2d(D, gh, gw, 2))
+        self.decoder_blocks = nn.ModuleList(
+            Block(D, c["de_heads"], D * c["de_mlp_ratio"]) for _ in range(c["de_depth"]))
+        self.moes = nn.ModuleList(SFFM(c) for _ in range(c["de_depth"]))
+        self.decoder_norm = nn.LayerNorm(D)
+        self.decoder_pred = nn.Linear(2 * D, p * p * C)
+        self.final_conv = nn.Sequential(nn.Conv2d(C, C, 3, padding=1), nn.LeakyReLU(0.01),
+                                        nn.Conv2d(C, C, 1))
+        self.text_recon = nn.Sequential(nn.Linear(D, c["sem_hidden"]), nn.GELU(),
+                                        nn.Linear(c["sem_hidden"], c["sem_dim"]))
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+
+class SIBVAD(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        c = self.cfg = validate(dict(cfg))
+        D, T = c["d_model"], c["frames_in"]
+        self.vision_model = VisionModel(c)
+        self.visual_project = nn.Linear(c["bb_width"], D)
+        self.temporal_project = nn.Linear(T * D, D)
+        self.patch_emb_project = nn.Linear(c["bb_width"], D)
+        self.text_project = nn.Linear(c["sem_dim"], D)
+        self.frame_diff_project = nn.Linear((T - 1) * c["mo_width"], D)
+        self.motion_encoder = MotionEncoder(c)
+        self.joint_cross_attn = JointCrossAttentionFusion(c)
+        self.decoder = Decoder(c)
+        self.init_weights()
+        if c["bb_frozen"]:
+            for prm in self.vision_model.parameters():
+                prm.requires_grad_(False)
+
+    @torch.no_grad()
+    def init_weights(self):
+        """Random training init (not part of the parity contract): trunc-normal(0.02) Linear,
+        xavier conv, unit LayerNorm, small embeddings, layer scale 0.1, fusion gammas 0."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Conv2d):
+                nn.init.xavier_uniform_(m.weight.view(m.weight.shape[0], -1))
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, Block) and m.ls1 is not None:
+                m.ls1.fill_(0.1)
+                m.ls2.fill_(0.1)
+        emb = self.vision_model.embeddings
+        nn.init.trunc_normal_(emb.class_embedding, std=0.02)
+        nn.init.trunc_normal_(emb.position_embedding, std=0.02)
+        nn.init.trunc_normal_(self.motion_encoder.cls_token, std=0.02)
+        for g in list(self.joint_cross_attn.attn_gammas) + list(self.joint_cross_attn.ff_gammas):
+            g.zero_()
+
+    def unpatchify(self, x):
+        """(B, Np, p*p*C) -> (B, C, H, W), MAE layout (p, q, c) inside a patch."""
+        c = self.cfg
+        p, C = c["patch"], c["channels"]
+        gh, gw = c["img_h"] // p, c["img_w"] // p
+        x = x.reshape(x.shape[0], gh, gw, p, p, C)
+        x = torch.einsum("nhwpqc->nchpwq", x)
+        return x.reshape(x.shape[0], C, gh * p, gw * p)
+
+    def forward(self, frames, target=None, sem=None):
+        """frames (B, T, C, H, W), target (B, C, H, W) or None, sem (B, S) or None.
+        Returns a dict: bb_embed, bb_out, visual, skip, motion_enc, motion, semantic, fused, dec_in,
+        per decoder layer i dec_block.i, sffm.i, sffm_topk.i (top-K filter indices as float,
+        (B*N2, K), best first) and sffm_scores.i (router softmax, (B*N2, sffm_nr)), then dec_norm,
+        sem_pred, pred_patches, pred and, with a target, loss_{pred,sem,motion,balance,total}."""
+        c = self.cfg
+        B, T, C, H, Wi = frames.shape
+        D, Dm, W = c["d_model"], c["mo_width"], c["bb_width"]
+        out = {}
+
+        # Backbone on every input frame; visual and skip streams.
+        emb = self.vision_model.embeddings(frames.reshape(B * T, C, H, Wi))   # (B*T, N1, W)
+        N1 = emb.shape[1]
+        out["bb_embed"] = emb
+        h = out["bb_out"] = self.vision_model.encoder(emb)
+        v = self.visual_project(h).view(B, T, N1, D).permute(0, 2, 1, 3).reshape(B, N1, T * D)
+        visual = out["visual"] = self.temporal_project(v)
+        skip = out["skip"] = self.patch_emb_project(emb.view(B, T, N1, W)[:, T - 1])
+
+        # Motion stream: one encoder shared by the T-1 frame differences.
+        diffs = (frames[:, 1:] - frames[:, :-1]).reshape(B * (T - 1), C, H, Wi)
+        me = out["motion_enc"] = self.motion_encoder(diffs)                     # (B*(T-1), N1, Dm)
+        me = me.view(B, T - 1, N1, Dm).permute(0, 2, 1, 3).reshape(B, N1, (T - 1) * Dm)
+        motion = out["motion"] = self.frame_diff_project(me)
+
+        # Semantic stream (zeros when there is no caption embedding).
+        sem_in = sem if sem is not None else frames.new_zeros(B, c["sem_dim"])
+        semantic = out["semantic"] = self.text_project(sem_in).unsqueeze(1)     # (B, 1, D)
+
+        fused = out["fused"] = self.joint_cross_attn(visual, semantic, motion)
+
+        # Decoder: [semantic, CLS, patches] + fixed position embedding; block, SFFM per layer.
+        dec = self.decoder
+        h = torch.cat([semantic, dec.rgb_project(torch.cat([fused, motion], dim=-1))], dim=1)
+        h = out["dec_in"] = h + dec.decoder_pos_embed                            # (B, N2, D)
+        loss_balance = frames.new_zeros(())
+        for i, (blk, moe) in enumerate(zip(dec.decoder_blocks, dec.moes)):
+            h = out["dec_block.%d" % i] = blk(h)
+            h, bal, scores, topi = moe(h)
+            out["sffm.%d" % i] = h
+            out["sffm_topk.%d" % i] = topi.to(h.dtype)
+            out["sffm_scores.%d" % i] = scores
+            loss_balance = loss_balance + bal
+        hn = out["dec_norm"] = dec.decoder_norm(h)
+        out["sem_pred"] = dec.text_recon(hn[:, 0])
+        patches = out["pred_patches"] = dec.decoder_pred(torch.cat([hn[:, 2:], skip[:, 1:]], dim=-1))
+        pred = out["pred"] = dec.final_conv(self.unpatchify(patches))
+
+        if target is not None:
+            last = frames[:, T - 1]
+            out["loss_pred"] = ((pred - target) ** 2).mean()
+            out["loss_motion"] = torch.relu((pred - target) ** 2 - (pred - last) ** 2).mean()
+            if sem is not None:
+                sp = out["sem_pred"]
+                cos = (sp * sem).sum(-1) / (sp.norm(dim=-1).clamp_min(1e-8) * sem.norm(dim=-1).clamp_min(1e-8))
+                out["loss_sem"] = (1.0 - cos).mean()
+            else:
+                out["loss_sem"] = frames.new_zeros(())
+            out["loss_balance"] = loss_balance
+            out["loss_total"] = (c["w_pred"] * out["loss_pred"] + c["w_sem"] * out["loss_sem"]
+                                 + c["w_motion"] * out["loss_motion"] + loss_balance)
+        return out
+
+
+if __name__ == "__main__":
+    for name, cfg in presets().items():
+        m = SIBVAD(cfg)
+        n = sum(p.numel() for p in m.parameters())
+        nt = sum(p.numel() for p in m.parameters() if p.requires_grad)
+        print("%-6s params %d (trainable %d)" % (name, n, nt))
