@@ -66,6 +66,10 @@ int sibvad_config_num_patches(const sibvad_config *cfg);
 char *sibvad_config_to_json(const sibvad_config *cfg);
 int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, sibvad_error *err);
 
+/* FLOPs of one forward pass and of one training step (forward + backward)
+ * for a batch of clips: matrix products, attention and convolutions. */
+void sibvad_config_flops(const sibvad_config *cfg, int batch, double *forward, double *train_step);
+
 typedef struct sibvad_model sibvad_model;
 
 /* Create a model with freshly initialised parameters (deterministic in seed). */

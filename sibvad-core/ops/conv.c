@@ -50,26 +50,27 @@ void sibvad_patch_embed_backward(float *dW, float *db, float *dcls, float *dpos,
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, K, Np, 1.0f,
                         dtok + ((size_t)n * (Np + 1) + 1) * D, D, cols + (size_t)n * Np * K, K,
                         1.0f, dW, K);
+    /* column blocks of 16 channels per thread; rows read contiguously */
 #pragma omp parallel for schedule(static)
-    for (int d = 0; d < D; d++) {
-        float sb = 0.0f, sc = 0.0f;
-        for (int n = 0; n < Bi; n++) {
-            const float *t = dtok + (size_t)n * (Np + 1) * D;
-            sc += t[d];
-            for (int j = 1; j <= Np; j++)
-                sb += t[(size_t)j * D + d];
-        }
-        if (db)
-            db[d] += sb;
-        if (dcls)
-            dcls[d] += sc;
-        if (dpos)
+    for (int d0 = 0; d0 < D; d0 += 16) {
+        const int d1 = d0 + 16 < D ? d0 + 16 : D;
+        float sb[16] = {0}, sc[16] = {0};
+        for (int n = 0; n < Bi; n++)
             for (int j = 0; j <= Np; j++) {
-                float s = 0.0f;
-                for (int n = 0; n < Bi; n++)
-                    s += dtok[((size_t)n * (Np + 1) + j) * D + d];
-                dpos[(size_t)j * D + d] += s;
+                const float *t = dtok + ((size_t)n * (Np + 1) + j) * D;
+                float *acc = j == 0 ? sc : sb;
+                for (int d = d0; d < d1; d++)
+                    acc[d - d0] += t[d];
+                if (dpos)
+                    for (int d = d0; d < d1; d++)
+                        dpos[(size_t)j * D + d] += t[d];
             }
+        for (int d = d0; d < d1; d++) {
+            if (db)
+                db[d] += sb[d - d0];
+            if (dcls)
+                dcls[d] += sc[d - d0];
+        }
     }
 }
 

@@ -26,11 +26,14 @@ static void residual_backward(float *dbranch, float *dls, const float *dout, con
             dbranch[r * D + i] = dout[r * D + i] * (ls ? ls[i] : 1.0f);
     if (dls && ls) {
 #pragma omp parallel for schedule(static)
-        for (int i = 0; i < D; i++) {
-            float s = 0.0f;
+        for (int i0 = 0; i0 < D; i0 += 16) {
+            const int i1 = i0 + 16 < D ? i0 + 16 : D;
+            float acc[16] = {0};
             for (size_t r = 0; r < R; r++)
-                s += dout[r * D + i] * branch[r * D + i];
-            dls[i] += s;
+                for (int i = i0; i < i1; i++)
+                    acc[i - i0] += dout[r * D + i] * branch[r * D + i];
+            for (int i = i0; i < i1; i++)
+                dls[i] += acc[i - i0];
         }
     }
 }

@@ -12,7 +12,7 @@ activation or gradient is trivially zero. The file holds (all F32):
 Metadata: sibvad_config (JSON), generator, seed, torch.
 
 The seed is the first from --seed (default 0) whose router has a clear top-K margin (the K-th
-and (K+1)-th score differ by >= 1e-4 for every token of every forward made here, and so do
+and (K+1)-th score differ by >= 3e-4 for every token of every forward made here, and so do
 consecutive top-K scores of the recorded forward), so that the C comparison cannot flip on a
 near-tie, and where every parameter has a nonzero gradient.
 
@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "tests", "fixtures", "tiny-parity.safetensors")
 BATCH = 2
 ADAM_STEPS = 10
-MIN_GAP = 1e-4
+MIN_GAP = 3e-4   # stricter than needed: C and PyTorch scores agree to ~1e-6
 MAX_BYTES = 2 * 1024 * 1024
 ACTS = ("bb_embed", "bb_out", "visual", "skip", "motion_enc", "motion", "semantic", "fused", "dec_in")
 LOSSES = ("total", "pred", "sem", "motion", "balance")

@@ -124,7 +124,8 @@ def validate(c):
 
 def load_config(path):
     """A config from a JSON file: the named "preset" (if any) overridden by the file's keys.
-    Without a preset every key must be present. Unknown keys are an error."""
+    Without a known preset every key must be present. Unknown keys and wrong types are errors
+    (as sibvad_config_from_json in sibvad-core/config-json.c)."""
     with open(path) as f:
         j = json.load(f)
     unknown = sorted(set(j) - set(CONFIG_KEYS))
@@ -138,7 +139,16 @@ def load_config(path):
             raise ValueError("%s: no known preset and missing keys %s" % (path, missing))
         c = _common_defaults()
     for k, v in j.items():
-        c[k] = str(v) if k == "preset" else float(v) if k in FLOAT_KEYS else int(v)
+        if k == "preset":
+            ok = isinstance(v, str)
+        elif k in FLOAT_KEYS:
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+            v = float(v)
+        else:
+            ok = isinstance(v, int) and not isinstance(v, bool)
+        if not ok:
+            raise ValueError("%s: config key %s has the wrong type (%r)" % (path, k, v))
+        c[k] = v
     return validate(c)
 
 
