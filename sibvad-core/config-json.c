@@ -1,8 +1,9 @@
 /* config-json.c: the model config as JSON, one key per sibvad_config field
  * (key = field name). Writing gives every field; reading starts from the
- * preset named by "preset" when it is a known one (else from "tiny") and
- * overrides every key present. Unknown keys and wrong types are errors, and
- * the result is validated. */
+ * preset named by "preset" when it is a known one and overrides every key
+ * present; without a known preset every key but "preset" must be present (as
+ * load_config() of tools/reference/sibvad_ref.py). Unknown keys, missing keys
+ * and wrong types are errors, and the result is validated. */
 #include "sibvad.h"
 #include "json.h"
 
@@ -131,11 +132,15 @@ int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, si
         goto out;
     }
 
-    /* The base: the named preset when it is a known one, else "tiny". */
+    /* The base: the named preset when it is a known one; else every key is
+     * needed (the base only fills the struct). */
     const sibvad_json *pv = sibvad_json_get(root, "preset");
     const char *pname = sibvad_json_string(pv, NULL);
-    if (!pname || sibvad_config_preset(&c, pname, NULL) < 0)
+    int known = pname && sibvad_config_preset(&c, pname, NULL) == 0;
+    if (!known) {
         sibvad_config_preset(&c, "tiny", NULL);
+        memset(c.preset, 0, sizeof c.preset);
+    }
 
     for (size_t i = 0; i < sibvad_json_size(root); i++) {
         const char *key = sibvad_json_key_at(root, i);
@@ -177,6 +182,15 @@ int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, si
             }
             float fv = (float)d;
             memcpy(dst, &fv, sizeof fv);
+        }
+    }
+    if (!known) {
+        for (size_t i = 0; i < NFIELDS; i++) {
+            if (fields[i].type != F_STR && !sibvad_json_get(root, fields[i].name)) {
+                sibvad_fail(err, "config JSON: \"%s\" is missing (without a known \"preset\" "
+                            "(paper, lite, tiny) every key is needed)", fields[i].name);
+                goto out;
+            }
         }
     }
     if (sibvad_config_validate(&c, err) < 0)

@@ -20,16 +20,20 @@
 
 struct sibvad_json {
     sibvad_json_type type;
-    int boolean;
-    int is_int;             /* NUMBER: written as an integer that fits int64 */
-    int64_t ival;
-    double num;
-    const char *str;        /* STRING */
-    size_t len;             /* STRING: bytes; ARRAY, OBJECT: items */
-    sibvad_json *items;     /* ARRAY, OBJECT */
+    unsigned char boolean;
+    unsigned char is_int;   /* NUMBER: written as an integer that fits int64 */
+    size_t offset;          /* in the input */
     const char *key;        /* member of an OBJECT: its key */
     size_t key_len;
-    size_t offset;          /* in the input */
+    union {
+        size_t len;         /* STRING: bytes; ARRAY, OBJECT: items */
+        int64_t ival;       /* NUMBER, when is_int */
+    };
+    union {
+        double num;         /* NUMBER */
+        const char *str;    /* STRING */
+        sibvad_json *items; /* ARRAY, OBJECT */
+    };
 };
 
 typedef struct {
@@ -309,7 +313,7 @@ static int parse_number(parser *p, sibvad_json *v)
         return 0;
     }
     v->type = SIBVAD_JSON_NUMBER;
-    v->is_int = is_int;
+    v->is_int = (unsigned char)is_int;
     if (is_int)
         v->ival = !neg ? (int64_t)mag : mag == lim_neg ? INT64_MIN : -(int64_t)mag;
     if (is_int && mag <= (1ull << 53)) {

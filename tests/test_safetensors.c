@@ -296,11 +296,26 @@ static void test_config_json(void)
     base.img_h = 320;
     CHECK(rc == 0 && memcmp(&c, &base, sizeof c) == 0, "config json: partial config starts from its preset");
 
-    sibvad_config_preset(&base, "tiny", &err);
+    /* Without a known preset every key is needed. */
     const char *custom = "{\"preset\": \"mine\", \"d_model\": 64}";
     rc = sibvad_config_from_json(&c, custom, strlen(custom), &err);
-    CHECK(rc == 0 && c.d_model == 64 && c.img_h == base.img_h && strcmp(c.preset, "mine") == 0,
-          "config json: unknown preset name starts from tiny and is kept");
+    CHECK(rc < 0 && strstr(err.msg, "\"img_h\" is missing") && strstr(err.msg, "known \"preset\""),
+          "config json: unknown preset and missing keys rejected (%s)", err.msg);
+    sibvad_config_preset(&base, "lite", &err);
+    base.d_model = 64;
+    snprintf(base.preset, sizeof base.preset, "mine");
+    char *full = sibvad_config_to_json(&base);
+    rc = sibvad_config_from_json(&c, full, strlen(full), &err);
+    CHECK(rc == 0 && memcmp(&c, &base, sizeof c) == 0, "config json: a complete config with its own preset name");
+    /* No "preset" key at all: also complete; the name is empty. */
+    char *nop = full ? strstr(full, "\"img_h\"") : NULL;
+    if (nop) {
+        nop[-1] = '{';
+        rc = sibvad_config_from_json(&c, nop - 1, strlen(nop - 1), &err);
+        CHECK(rc == 0 && c.preset[0] == 0 && c.d_model == 64, "config json: a complete config without \"preset\" (%s)",
+              rc ? err.msg : "");
+    }
+    free(full);
 
     static const struct {
         const char *text, *msg;
@@ -315,7 +330,7 @@ static void test_config_json(void)
         {"{\"preset\": 3}", "\"preset\" must be a string"},
         {"{\"preset\": \"0123456789012345678901234567890123\"}", "at most 31 bytes"},
         {"[1]", "expected an object"},
-        {"{\"img_h\": 25}", "not a multiple of the patch"},
+        {"{\"preset\": \"tiny\", \"img_h\": 25}", "not a multiple of the patch"},
         {"{\"img_h\": 24,}", "JSON:"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
