@@ -4,11 +4,9 @@
 
 #include <math.h>
 
-#define PAR_N 16384
-
 void sibvad_gelu_forward(float *out, const float *in, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > PAR_N)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++) {
         float x = in[i];
         out[i] = 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
@@ -17,7 +15,7 @@ void sibvad_gelu_forward(float *out, const float *in, size_t n)
 
 void sibvad_gelu_backward(float *din, const float *dout, const float *in, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > PAR_N)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++) {
         float x = in[i];
         float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
@@ -28,7 +26,7 @@ void sibvad_gelu_backward(float *din, const float *dout, const float *in, size_t
 
 void sibvad_silu_forward(float *out, const float *in, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > PAR_N)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++) {
         float x = in[i];
         out[i] = x / (1.0f + expf(-x));
@@ -37,7 +35,7 @@ void sibvad_silu_forward(float *out, const float *in, size_t n)
 
 void sibvad_silu_backward(float *din, const float *dout, const float *in, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > PAR_N)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++) {
         float x = in[i];
         float s = 1.0f / (1.0f + expf(-x));
@@ -47,14 +45,14 @@ void sibvad_silu_backward(float *din, const float *dout, const float *in, size_t
 
 void sibvad_leakyrelu_forward(float *out, const float *in, size_t n, float slope)
 {
-#pragma omp parallel for schedule(static) if (n > PAR_N)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++)
         out[i] = in[i] > 0.0f ? in[i] : slope * in[i];
 }
 
 void sibvad_leakyrelu_backward(float *din, const float *dout, const float *in, size_t n, float slope)
 {
-#pragma omp parallel for schedule(static) if (n > PAR_N)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++)
         din[i] += in[i] > 0.0f ? dout[i] : slope * dout[i];
 }

@@ -12,7 +12,7 @@ void sibvad_adam_update(float *p, const float *g, float *m, float *v, size_t n, 
     const float bc2 = 1.0f - powf(beta2, (float)t);
     const float step = lr / bc1;
     const float sbc2 = sqrtf(bc2);
-#pragma omp parallel for schedule(static) if (n > 16384)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] + weight_decay * p[i];
         m[i] = beta1 * m[i] + (1.0f - beta1) * gi;

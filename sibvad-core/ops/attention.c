@@ -34,7 +34,7 @@ void sibvad_attention_forward(float *out, float *probs, const float *q, int ldq,
 {
     const float scale = 1.0f / sqrtf((float)dh);
     const int HD = H * dh;
-#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) if (SIBVAD_PAR((size_t)B * H * N * M * dh))
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             float *P = probs + ((size_t)b * H + h) * N * M;
@@ -56,7 +56,7 @@ void sibvad_attention_backward(float *dq, float *dk, float *dv, float *scratch,
 {
     const float scale = 1.0f / sqrtf((float)dh);
     const int HD = H * dh;
-#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) if (SIBVAD_PAR((size_t)B * H * N * M * dh))
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const float *P = probs + ((size_t)b * H + h) * N * M;

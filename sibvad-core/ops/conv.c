@@ -15,7 +15,7 @@ void sibvad_patch_embed_forward(float *tok, float *cols, const float *img, const
 {
     const int gh = Hh / p, gw = Ww / p, Np = gh * gw, K = C * p * p;
     /* im2col: cols (Bi*Np, K), column order (c, kh, kw) as in the conv weight */
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (SIBVAD_PAR((size_t)Bi * Np * K))
     for (int n = 0; n < Bi; n++)
         for (int gy = 0; gy < gh; gy++)
             for (int gx = 0; gx < gw; gx++) {
@@ -29,7 +29,7 @@ void sibvad_patch_embed_forward(float *tok, float *cols, const float *img, const
     for (int n = 0; n < Bi; n++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Np, D, K, 1.0f,
                     cols + (size_t)n * Np * K, K, W, K, 0.0f, tok + ((size_t)n * (Np + 1) + 1) * D, D);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)Bi * (Np + 1) * D))
     for (int n = 0; n < Bi; n++) {
         float *t = tok + (size_t)n * (Np + 1) * D;
         for (int d = 0; d < D; d++)
@@ -51,7 +51,7 @@ void sibvad_patch_embed_backward(float *dW, float *db, float *dcls, float *dpos,
                         dtok + ((size_t)n * (Np + 1) + 1) * D, D, cols + (size_t)n * Np * K, K,
                         1.0f, dW, K);
     /* column blocks of 16 channels per thread; rows read contiguously */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)Bi * (Np + 1) * D))
     for (int d0 = 0; d0 < D; d0 += 16) {
         const int d1 = d0 + 16 < D ? d0 + 16 : D;
         float sb[16] = {0}, sc[16] = {0};
@@ -78,7 +78,7 @@ void sibvad_conv2d_forward(float *out, const float *in, const float *W, const fl
                            int B, int Ci, int Co, int Hh, int Ww, int k)
 {
     const int r = k / 2;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (SIBVAD_PAR((size_t)B * Co * Ci * Hh * Ww * k * k))
     for (int n = 0; n < B; n++)
         for (int co = 0; co < Co; co++) {
             float *o = out + ((size_t)n * Co + co) * Hh * Ww;
@@ -109,7 +109,7 @@ void sibvad_conv2d_backward(float *din, float *dW, float *db, const float *dout,
 {
     const int r = k / 2;
     if (din) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (SIBVAD_PAR((size_t)B * Co * Ci * Hh * Ww * k * k))
         for (int n = 0; n < B; n++)
             for (int ci = 0; ci < Ci; ci++) {
                 float *dx = din + ((size_t)n * Ci + ci) * Hh * Ww;
@@ -132,7 +132,7 @@ void sibvad_conv2d_backward(float *din, float *dW, float *db, const float *dout,
             }
     }
     if (dW || db) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (SIBVAD_PAR((size_t)B * Co * Ci * Hh * Ww * k * k))
         for (int co = 0; co < Co; co++)
             for (int ci = 0; ci < Ci; ci++)
                 for (int ky = 0; ky < k; ky++)
@@ -173,7 +173,7 @@ void sibvad_conv2d_backward(float *din, float *dW, float *db, const float *dout,
 void sibvad_unpatchify(float *img, const float *patches, int B, int C, int gh, int gw, int p)
 {
     const int Hh = gh * p, Ww = gw * p, P = p * p * C;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (SIBVAD_PAR((size_t)B * C * Hh * Ww))
     for (int n = 0; n < B; n++)
         for (int y = 0; y < Hh; y++) {
             const int gy = y / p, py = y % p;
@@ -189,7 +189,7 @@ void sibvad_unpatchify(float *img, const float *patches, int B, int C, int gh, i
 void sibvad_unpatchify_backward(float *dpatches, const float *dimg, int B, int C, int gh, int gw, int p)
 {
     const int Hh = gh * p, Ww = gw * p, P = p * p * C;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (SIBVAD_PAR((size_t)B * C * Hh * Ww))
     for (int n = 0; n < B; n++)
         for (int y = 0; y < Hh; y++) {
             const int gy = y / p, py = y % p;

@@ -11,7 +11,7 @@
 
 static void gated_residual(float *out, const float *x, const float *branch, float g, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > 16384)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++)
         out[i] = x[i] + g * branch[i];
 }

@@ -11,7 +11,7 @@
 void sibvad_layernorm_forward(float *out, float *mean, float *rstd, const float *in,
                               const float *w, const float *b, int R, int C, float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)R * C))
     for (int r = 0; r < R; r++) {
         const float *x = in + (size_t)r * C;
         float *o = out + (size_t)r * C;
@@ -43,7 +43,7 @@ void sibvad_layernorm_backward(float *din, float *dw, float *db, const float *do
                                const float *rstd, int R, int C)
 {
     if (din) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)R * C))
         for (int r = 0; r < R; r++) {
             const float *x = in + (size_t)r * C;
             const float *g = dout + (size_t)r * C;
@@ -65,7 +65,7 @@ void sibvad_layernorm_backward(float *din, float *dw, float *db, const float *do
     }
     if (dw || db) {
         /* parameter gradients: parallel over columns, deterministic order */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)R * C))
         for (int c0 = 0; c0 < C; c0 += 16) {
             int c1 = c0 + 16 < C ? c0 + 16 : C;
             float aw[16], ab[16];

@@ -12,7 +12,7 @@ void sibvad_linear_forward(float *out, const float *in, const float *W, const fl
     if (R <= 0)
         return;
     if (b) {
-#pragma omp parallel for schedule(static) if ((size_t)R * Out > 32768)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)R * Out))
         for (int r = 0; r < R; r++) {
             float *o = out + (size_t)r * Out;
             for (int j = 0; j < Out; j++)
@@ -36,7 +36,7 @@ void sibvad_linear_backward(float *din, float *dW, float *db, const float *dout,
                     1.0f, dW, In);
     if (db) {
         /* column sums in blocks of 64 columns, rows read contiguously */
-#pragma omp parallel for schedule(static) if ((size_t)R * Out > 32768)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)R * Out))
         for (int j0 = 0; j0 < Out; j0 += 64) {
             const int j1 = j0 + 64 < Out ? j0 + 64 : Out;
             float acc[64] = {0};

@@ -10,7 +10,7 @@
 float sibvad_mse_forward(const float *a, const float *b, size_t n)
 {
     double s = 0.0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
+#pragma omp parallel for reduction(+ : s) schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++) {
         double d = (double)a[i] - b[i];
         s += d * d;
@@ -21,7 +21,7 @@ float sibvad_mse_forward(const float *a, const float *b, size_t n)
 void sibvad_mse_backward(float *da, const float *a, const float *b, size_t n, float scale)
 {
     const float k = 2.0f * scale / (float)n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++)
         da[i] += k * (a[i] - b[i]);
 }
@@ -29,7 +29,7 @@ void sibvad_mse_backward(float *da, const float *a, const float *b, size_t n, fl
 float sibvad_motion_loss_forward(const float *pred, const float *target, const float *prev, size_t n)
 {
     double s = 0.0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
+#pragma omp parallel for reduction(+ : s) schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++) {
         float e1 = pred[i] - target[i], e2 = pred[i] - prev[i];
         float h = e1 * e1 - e2 * e2;
@@ -43,7 +43,7 @@ void sibvad_motion_loss_backward(float *dpred, const float *pred, const float *t
                                  const float *prev, size_t n, float scale)
 {
     const float k = 2.0f * scale / (float)n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++) {
         float e1 = pred[i] - target[i], e2 = pred[i] - prev[i];
         if (e1 * e1 - e2 * e2 > 0.0f)

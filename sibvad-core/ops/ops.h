@@ -15,6 +15,12 @@
 
 #include <stddef.h>
 
+/* Loops run in parallel (OpenMP) only when they hold at least this much work:
+ * below it, waking the thread team costs more than it saves, and on a busy
+ * machine every team wake-up can wait for a descheduled thread. */
+#define SIBVAD_PAR_MIN 65536
+#define SIBVAD_PAR(work) ((size_t)(work) >= SIBVAD_PAR_MIN)
+
 /* ---- linear.c: out = in W^T + b ---- */
 void sibvad_linear_forward(float *out /* (R,O) */, const float *in /* (R,I) */,
                            const float *W /* (O,I) */, const float *b /* (O) or NULL */,

@@ -33,7 +33,7 @@ static void gather_ln(float *rows, const int *ids, int n, int K, const float *xh
 static void router_topk(sibvad_sffm_cache *c, const sibvad_sffm_dims *d, int T)
 {
     const int Nr = d->Nr, K = d->K;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)T * Nr * K))
     for (int t = 0; t < T; t++) {
         float *s = c->s + (size_t)t * Nr;
         float mx = s[0];
@@ -89,7 +89,7 @@ void sibvad_sffm_forward(float *out, sibvad_sffm_cache *c, const float *x,
             c->order[fill[c->topk[q]]++] = q;
     }
     /* routed filters, in parallel, each on its own rows */
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (SIBVAD_PAR((size_t)T * K * D * bn * 2))
     for (int i = 0; i < Nr; i++) {
         float ln[CHUNK * D], y[CHUNK * D];
         for (int p0 = c->offsets[i]; p0 < c->offsets[i + 1]; p0 += CHUNK) {
@@ -111,7 +111,7 @@ void sibvad_sffm_forward(float *out, sibvad_sffm_cache *c, const float *x,
     /* shared filter straight into out, then the routed outputs */
     if (d->Ns > 0) {
         const int S = Nr;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)T * D))
         for (int t = 0; t < T; t++)
             for (int j = 0; j < D; j++)
                 c->lns[(size_t)t * D + j] = c->xhat[(size_t)t * D + j] * w->pn_w[S][j] + w->pn_b[S][j];
@@ -121,7 +121,7 @@ void sibvad_sffm_forward(float *out, sibvad_sffm_cache *c, const float *x,
     } else {
         memset(out, 0, sizeof(float) * (size_t)T * D);
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)T * K * D))
     for (int t = 0; t < T; t++)
         for (int k = 0; k < K; k++) {
             const float *src = c->slot + ((size_t)t * K + k) * D;
@@ -164,7 +164,7 @@ void sibvad_sffm_backward(float *dx, const sibvad_sffm_weights *g, sibvad_sffm_s
         sibvad_silu_backward(s->dhs, s->das, c->hs, (size_t)T * bs);
         memset(s->dlns, 0, sizeof(float) * TD);
         sibvad_linear_backward(s->dlns, g->down_w[S], g->down_b[S], s->dhs, c->lns, w->down_w[S], T, D, bs);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)T * D))
         for (int j = 0; j < D; j++) {
             float sw = 0.0f, sb = 0.0f;
             for (int t = 0; t < T; t++) {
@@ -175,7 +175,7 @@ void sibvad_sffm_backward(float *dx, const sibvad_sffm_weights *g, sibvad_sffm_s
             g->pn_w[S][j] += sw;
             g->pn_b[S][j] += sb;
         }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)T * D))
         for (int t = 0; t < T; t++)
             for (int j = 0; j < D; j++)
                 s->dxhat[(size_t)t * D + j] += s->dlns[(size_t)t * D + j] * w->pn_w[S][j];
@@ -183,7 +183,7 @@ void sibvad_sffm_backward(float *dx, const sibvad_sffm_weights *g, sibvad_sffm_s
     /* routed filters: per-slot input gradients go to c->slot (reused), the
      * gradient of each gate weight to s->dgw */
     float *dslot = c->slot;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (SIBVAD_PAR((size_t)T * K * D * bn * 4))
     for (int i = 0; i < Nr; i++) {
         float ln[CHUNK * D], gy[CHUNK * D], dln[CHUNK * D];
         float tb[CHUNK * bn], dh[CHUNK * bn];
@@ -244,7 +244,7 @@ void sibvad_sffm_backward(float *dx, const sibvad_sffm_weights *g, sibvad_sffm_s
         }
     }
     /* sum the slots of each token, then the shared LayerNorm backward (unit affine) */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)T * K * D))
     for (int t = 0; t < T; t++) {
         float *gx = s->dxhat + (size_t)t * D;
         for (int k = 0; k < K; k++) {
@@ -268,7 +268,7 @@ void sibvad_sffm_backward(float *dx, const sibvad_sffm_weights *g, sibvad_sffm_s
     }
     /* router: gate weights -> top-K scores, balance loss -> all scores, softmax */
     const float kb = balance_scale * d->alpha / (d->B * (float)d->Ts);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)T * Nr))
     for (int t = 0; t < T; t++) {
         const float *sv = c->s + (size_t)t * Nr;
         const float *fb = c->f + (size_t)(t / d->Ts) * Nr;

@@ -6,7 +6,7 @@
 
 void sibvad_interleave_frames(float *out, const float *in, int B, int T, int N, int C)
 {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (SIBVAD_PAR((size_t)B * N * T * C))
     for (int b = 0; b < B; b++)
         for (int n = 0; n < N; n++)
             for (int t = 0; t < T; t++)
@@ -16,7 +16,7 @@ void sibvad_interleave_frames(float *out, const float *in, int B, int T, int N, 
 
 void sibvad_interleave_frames_backward(float *din, const float *dout, int B, int T, int N, int C)
 {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (SIBVAD_PAR((size_t)B * N * T * C))
     for (int b = 0; b < B; b++)
         for (int n = 0; n < N; n++)
             for (int t = 0; t < T; t++) {
@@ -29,7 +29,7 @@ void sibvad_interleave_frames_backward(float *din, const float *dout, int B, int
 
 void sibvad_concat_channels(float *out, const float *a, int Ca, const float *b, int Cb, int R)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)R * (Ca + Cb)))
     for (int r = 0; r < R; r++) {
         memcpy(out + (size_t)r * (Ca + Cb), a + (size_t)r * Ca, sizeof(float) * Ca);
         memcpy(out + (size_t)r * (Ca + Cb) + Ca, b + (size_t)r * Cb, sizeof(float) * Cb);
@@ -38,7 +38,7 @@ void sibvad_concat_channels(float *out, const float *a, int Ca, const float *b, 
 
 void sibvad_concat_channels_backward(float *da, float *db, const float *dout, int Ca, int Cb, int R)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR((size_t)R * (Ca + Cb)))
     for (int r = 0; r < R; r++) {
         const float *s = dout + (size_t)r * (Ca + Cb);
         if (da)
@@ -52,7 +52,7 @@ void sibvad_concat_channels_backward(float *da, float *db, const float *dout, in
 
 void sibvad_axpy(float *y, const float *x, float alpha, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > 16384)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++)
         y[i] += alpha * x[i];
 }
@@ -60,7 +60,7 @@ void sibvad_axpy(float *y, const float *x, float alpha, size_t n)
 double sibvad_dot(const float *x, const float *y, size_t n)
 {
     double s = 0.0;
-#pragma omp parallel for reduction(+ : s) schedule(static) if (n > 16384)
+#pragma omp parallel for reduction(+ : s) schedule(static) if (SIBVAD_PAR(n))
     for (size_t i = 0; i < n; i++)
         s += (double)x[i] * y[i];
     return s;

@@ -10,7 +10,7 @@
 /* out = x + ls * branch (ls NULL: 1) */
 static void residual(float *out, const float *x, const float *branch, const float *ls, size_t R, int D)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(R * D))
     for (size_t r = 0; r < R; r++)
         for (int i = 0; i < D; i++)
             out[r * D + i] = x[r * D + i] + (ls ? ls[i] : 1.0f) * branch[r * D + i];
@@ -20,12 +20,12 @@ static void residual(float *out, const float *x, const float *branch, const floa
 static void residual_backward(float *dbranch, float *dls, const float *dout, const float *branch,
                               const float *ls, size_t R, int D)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(R * D))
     for (size_t r = 0; r < R; r++)
         for (int i = 0; i < D; i++)
             dbranch[r * D + i] = dout[r * D + i] * (ls ? ls[i] : 1.0f);
     if (dls && ls) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (SIBVAD_PAR(R * D))
         for (int i0 = 0; i0 < D; i0 += 16) {
             const int i1 = i0 + 16 < D ? i0 + 16 : D;
             float acc[16] = {0};

@@ -1,0 +1,17 @@
+/* metrics.h: frame-level evaluation helpers: ROC AUC, per-video min-max
+ * normalisation and 1-D Gaussian smoothing (spec section 8). */
+#ifndef SIBVAD_METRICS_H
+#define SIBVAD_METRICS_H
+
+#include <stddef.h>
+
+/* Area under the ROC curve of scores against 0/1 labels (ties get half
+ * credit). Returns NaN when one class is absent or on allocation failure. */
+double sibvad_roc_auc(const float *scores, const unsigned char *labels, size_t n);
+/* x = (x - min) / (max - min); a constant series becomes 0. */
+void sibvad_minmax(float *x, size_t n);
+/* Gaussian smoothing, reflect at the ends ("reflect" = scipy's mode: d c b a | a b c d),
+ * kernel truncated at 4 sigma; causal = 1 uses only the past half of the kernel. */
+int sibvad_gaussian_smooth(float *out, const float *x, size_t n, float sigma, int causal);
+
+#endif
