@@ -6,6 +6,7 @@
  * fused qkv buffer (R, 3D) is used in place. Cached: P (B, H, N, M).
  * The (b, h) pairs run in parallel; BLAS calls inside are single-threaded. */
 #include "ops.h"
+#include "fastmath.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -18,10 +19,10 @@ static void softmax_rows(float *P, int N, int M)
         for (int j = 1; j < M; j++)
             mx = row[j] > mx ? row[j] : mx;
         float s = 0.0f;
-        for (int j = 0; j < M; j++) {
-            row[j] = expf(row[j] - mx);
+        for (int j = 0; j < M; j++)
+            row[j] = sibvad_expf(row[j] - mx);
+        for (int j = 0; j < M; j++)
             s += row[j];
-        }
         float inv = 1.0f / s;
         for (int j = 0; j < M; j++)
             row[j] *= inv;

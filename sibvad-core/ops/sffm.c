@@ -11,6 +11,7 @@
  *   L = alpha * mean_b sum_i f_i P_i   (gradient only through P_i).
  * Cached for backward: sibvad_sffm_cache. */
 #include "blocks.h"
+#include "fastmath.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -41,7 +42,7 @@ static void router_topk(sibvad_sffm_cache *c, const sibvad_sffm_dims *d, int T)
             mx = s[i] > mx ? s[i] : mx;
         float sum = 0.0f;
         for (int i = 0; i < Nr; i++) {
-            s[i] = expf(s[i] - mx);
+            s[i] = sibvad_expf(s[i] - mx);
             sum += s[i];
         }
         for (int i = 0; i < Nr; i++)
@@ -224,7 +225,7 @@ void sibvad_sffm_backward(float *dx, const sibvad_sffm_weights *g, sibvad_sffm_s
                 const float gwr = c->gw[ids[r]];
                 for (int q = 0; q < bn; q++) {
                     const float hv = h[(size_t)r * bn + q];
-                    const float sg = 1.0f / (1.0f + expf(-hv));
+                    const float sg = 1.0f / (1.0f + sibvad_expf(-hv));
                     dh[r * bn + q] = gwr * tb[r * bn + q] * sg * (1.0f + hv * (1.0f - sg));
                 }
             }
