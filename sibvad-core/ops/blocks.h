@@ -2,8 +2,9 @@
  * the gated joint cross-attention fusion block and the SFFM.
  *
  * Each block has a weights struct (pointers into the model's flat parameter
- * buffer; the same struct type points into the gradient buffer, with NULLs
- * for frozen parts), a cache struct (activations kept for backward, carved by
+ * buffer; the same struct type points into the gradient buffer). Only the ViT
+ * block accepts NULL gradients (a frozen backbone); the fusion block and the
+ * SFFM are always trained and need every gradient pointer. A cache struct (activations kept for backward, carved by
  * the model from its activation arena) and a scratch struct for backward.
  * Shapes: R = rows = images * tokens, D width, H heads, F hidden width. */
 #ifndef SIBVAD_BLOCKS_H
