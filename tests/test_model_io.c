@@ -11,6 +11,7 @@
 #include "json.h"
 #include "safetensors.h"
 #include "sibvad.h"
+#include "test-util.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -18,50 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures, checks;
-static char tmpdir[256];
-
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        checks++;                                                         \
-        if (cond) {                                                       \
-            printf("ok   - ");                                            \
-        } else {                                                          \
-            failures++;                                                   \
-            printf("FAIL - %s:%d: ", __FILE__, __LINE__);                 \
-        }                                                                 \
-        printf(__VA_ARGS__);                                              \
-        printf("\n");                                                     \
-    } while (0)
-
-static char *tpath(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)sz + 1);
-    if (fread(b, 1, (size_t)sz, fp) != (size_t)sz) {
-        free(b);
-        fclose(fp);
-        return NULL;
-    }
-    fclose(fp);
-    *n = (size_t)sz;
-    return b;
-}
 
 static uint16_t f32_to_bf16(float f)
 {

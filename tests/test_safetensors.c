@@ -10,6 +10,7 @@
 #include "json.h"
 #include "safetensors.h"
 #include "sibvad.h"
+#include "test-util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,60 +24,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int failures, checks;
-static char tmpdir[256];
-
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        checks++;                                                         \
-        if (cond) {                                                       \
-            printf("ok   - ");                                            \
-        } else {                                                          \
-            failures++;                                                   \
-            printf("FAIL - %s:%d: ", __FILE__, __LINE__);                 \
-        }                                                                 \
-        printf(__VA_ARGS__);                                              \
-        printf("\n");                                                     \
-    } while (0)
-
-static char *tpath(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    if (!fp || (n && fwrite(data, 1, n, fp) != n)) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(2);
-    }
-    fclose(fp);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)sz + 1);
-    if (fread(b, 1, (size_t)sz, fp) != (size_t)sz) {
-        free(b);
-        fclose(fp);
-        return NULL;
-    }
-    fclose(fp);
-    *n = (size_t)sz;
-    return b;
-}
 
 /* A file: 8-byte length, header, data. */
 static void make_file(const char *path, const char *header, const void *data, size_t dlen)
