@@ -91,6 +91,7 @@ struct sibvad_model {
     float *params, *grads, *adam_m, *adam_v;
     size_t nparams, ngrads;
     int adam_t;
+    sibvad_calibration calib;
     sibvad_weights w, g;
     /* activations */
     int max_batch, training;
@@ -102,5 +103,9 @@ struct sibvad_model {
     int B, has_target, has_sem;
     sibvad_losses losses;
 };
+
+/* Adam's moment buffers of trainable tensor i (NULL for others). */
+float *sibvad_model_moment(sibvad_model *m, int i, int which);
+void sibvad_model_set_adam_step(sibvad_model *m, int t);
 
 #endif

@@ -542,3 +542,24 @@ const float *sibvad_model_semantic_prediction(const sibvad_model *m)
 {
     return m->has_sem ? m->a.sem_pred : NULL;
 }
+
+int sibvad_model_adam_step(const sibvad_model *m) { return m->adam_t; }
+
+void sibvad_model_set_adam_step(sibvad_model *m, int t) { m->adam_t = t; }
+
+float *sibvad_model_moment(sibvad_model *m, int i, int which)
+{
+    if (i < 0 || i >= m->ntensors || m->goffsets[i] == SIZE_MAX)
+        return NULL;
+    return (which ? m->adam_v : m->adam_m) + m->goffsets[i];
+}
+
+void sibvad_model_set_calibration(sibvad_model *m, const sibvad_calibration *c)
+{
+    if (c)
+        m->calib = *c;
+    else
+        memset(&m->calib, 0, sizeof m->calib);
+}
+
+const sibvad_calibration *sibvad_model_calibration(const sibvad_model *m) { return &m->calib; }

@@ -138,6 +138,37 @@ sibvad_tensor *sibvad_model_find_tensor(sibvad_model *m, const char *name);
 int sibvad_model_save(const sibvad_model *m, const char *path, sibvad_error *err);
 sibvad_model *sibvad_model_load(const char *path, sibvad_error *err);
 
+/* Training checkpoints: a model file plus Adam's moments and step count, and
+ * the caller's training state (any JSON text, stored verbatim; may be NULL).
+ * Loading a checkpoint restores the optimiser exactly; *train_state gets a
+ * malloc'd copy of the stored text (NULL if none). A checkpoint also loads as
+ * a plain model with sibvad_model_load. */
+int sibvad_model_save_checkpoint(const sibvad_model *m, const char *path, const char *train_state,
+                                 sibvad_error *err);
+sibvad_model *sibvad_model_load_checkpoint(const char *path, char **train_state, sibvad_error *err);
+int sibvad_model_adam_step(const sibvad_model *m);
+
+/* Normal-error statistics, measured after training on held-out normal clips
+ * and stored in the model file, so that a live stream can be scored without
+ * test labels: z = (log e - mean) / std per error, calibrated score
+ * w_v z_v + w_s z_s. */
+#define SIBVAD_CALIB_QUANTILES 5   /* p50, p90, p95, p99, p99.9 */
+typedef struct sibvad_calibration {
+    int count;                      /* clips measured; 0: not calibrated */
+    float vis_log_mean, vis_log_std;
+    float sem_log_mean, sem_log_std; /* 0 and 0 when measured without semantic input */
+    float vis_quantiles[SIBVAD_CALIB_QUANTILES], sem_quantiles[SIBVAD_CALIB_QUANTILES];
+} sibvad_calibration;
+
+/* Fit from n visual errors and n semantic errors (semantic may be NULL). */
+int sibvad_calibration_fit(sibvad_calibration *c, const float *visual, const float *semantic, int n,
+                           sibvad_error *err);
+/* The calibrated score; the semantic term counts only when it was calibrated. */
+float sibvad_calibrated_score(const sibvad_calibration *c, float visual, float semantic, float w_visual,
+                              float w_semantic);
+void sibvad_model_set_calibration(sibvad_model *m, const sibvad_calibration *c);
+const sibvad_calibration *sibvad_model_calibration(const sibvad_model *m);
+
 /* Set the error message (printf-style); returns -1 for `return sibvad_fail(...)`. */
 int sibvad_fail(sibvad_error *err, const char *fmt, ...)
 #if defined(__GNUC__)

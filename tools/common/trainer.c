@@ -1,0 +1,358 @@
+/* trainer.c: the training loop (see trainer.h): clip index with a held-out
+ * tail per video, seeded per-epoch permutations, Adam steps, progress, JSON
+ * lines, atomic checkpoints with the exact position, and the calibration on
+ * held-out normal clips at the end. */
+#include "trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    int v, t;                   /* video, target frame */
+} Clip;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void sibvad_train_options_init(SibvadTrainOptions *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = 8;
+    o->seed = 42;
+    o->holdout = 0.1;
+    o->checkpoint_minutes = 5.0;
+    o->log_every = 20;
+    o->progress = 1;
+    o->use_semantic = TRUE;
+}
+
+char *sibvad_train_state_to_json(const SibvadTrainState *s)
+{
+    return g_strdup_printf("{\"epoch\": %d, \"pos\": %d, \"step\": %d, \"elapsed\": %.3f, \"seed\": %" G_GUINT64_FORMAT
+                           ", \"last_loss\": %.9g}",
+                           s->epoch, s->pos, s->step, s->elapsed, s->seed, s->last_loss);
+}
+
+gboolean sibvad_train_state_from_json(SibvadTrainState *s, const char *json, GError **error)
+{
+    memset(s, 0, sizeof *s);
+    int n = json ? sscanf(json, "{\"epoch\": %d, \"pos\": %d, \"step\": %d, \"elapsed\": %lf, \"seed\": %" G_GUINT64_FORMAT
+                                ", \"last_loss\": %lf}",
+                          &s->epoch, &s->pos, &s->step, &s->elapsed, &s->seed, &s->last_loss)
+                 : 0;
+    if (n != 6 || s->epoch < 0 || s->pos < 0 || s->step < 0 || s->elapsed < 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "the checkpoint's training state is not one that sibvad-train wrote: %.80s", json ? json : "(none)");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Training clips from the head of each video, held-out clips from its tail
+ * (entirely inside the tail, so they share no frame with training). */
+static gboolean build_clips(const SibvadVideoSet *set, int T, double holdout, GArray *train, GArray *held,
+                            GError **error)
+{
+    for (int v = 0; v < set->nvideos; v++) {
+        const int n = set->videos[v].nframes;
+        int tail = (int)floor(n * holdout);
+        if (tail < T + 1)
+            tail = 0;   /* too short to hold out a whole clip */
+        for (int t = T; t < n - tail; t++) {
+            Clip c = {v, t};
+            g_array_append_val(train, c);
+        }
+        for (int t = n - tail + T; t < n; t++) {
+            Clip c = {v, t};
+            g_array_append_val(held, c);
+        }
+    }
+    if (train->len == 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "no training clips: every video needs at least %d frames (%d videos read)", T + 1, set->nvideos);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void permutation(int *perm, int n, guint64 seed, int epoch)
+{
+    GRand *r = g_rand_new_with_seed_array((const guint32[]){(guint32)seed, (guint32)(seed >> 32), (guint32)epoch}, 3);
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = g_rand_int_range(r, 0, i + 1);
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    g_rand_free(r);
+}
+
+/* Normalised input frames, target and semantic vector of clip c into slot b. */
+static void fill_clip(const SibvadVideoSet *set, const Clip *c, int T, int C, size_t img, int b, float *frames,
+                      float *target, float *sem)
+{
+    const SibvadVideo *v = &set->videos[c->v];
+    for (int j = 0; j < T; j++)
+        sibvad_video_frame_normalised(set, v, c->t - T + j, C, frames + ((size_t)b * T + j) * img);
+    sibvad_video_frame_normalised(set, v, c->t, C, target + (size_t)b * img);
+    if (sem)
+        memcpy(sem + (size_t)b * set->sem_dim, v->semantic + (size_t)(c->t - 1) * set->sem_dim,
+               sizeof(float) * set->sem_dim);
+}
+
+static gboolean checkpoint(sibvad_model *m, const char *path, const SibvadTrainState *s, GError **error)
+{
+    char *js = sibvad_train_state_to_json(s);
+    sibvad_error e;
+    int rc = sibvad_model_save_checkpoint(m, path, js, &e);
+    g_free(js);
+    if (rc < 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "writing the checkpoint: %s", e.msg);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void fmt_time(char *buf, size_t n, double s)
+{
+    int t = (int)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%d:%02d", t / 60, t % 60);
+}
+
+static void progress_line(const SibvadTrainOptions *o, const SibvadTrainState *s, const sibvad_losses *l,
+                          double rate, int tty, int nclips)
+{
+    char el[32], eta[32] = "?";
+    fmt_time(el, sizeof el, s->elapsed);
+    double frac = 0.0;
+    if (o->minutes > 0)
+        frac = s->elapsed / (o->minutes * 60.0);
+    if (o->epochs > 0)
+        frac = fmax(frac, (s->epoch + (double)s->pos / nclips) / o->epochs);
+    if (o->max_steps > 0)
+        frac = fmax(frac, (double)s->step / o->max_steps);
+    if (frac > 0.0)
+        fmt_time(eta, sizeof eta, s->elapsed / frac - s->elapsed);
+    char bar[21];
+    int fill = (int)(fmin(frac, 1.0) * 20);
+    for (int i = 0; i < 20; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[20] = 0;
+    fprintf(stderr, "%s[%s] epoch %d step %d %s ETA %s | loss %.4f (pred %.4f motion %.4f sem %.4f bal %.4f) %.1f clips/s%s",
+            tty ? "\r" : "", bar, s->epoch + 1, s->step, el, eta, l->total, l->pred, l->motion, l->sem, l->balance,
+            rate, tty ? "  " : "\n");
+    fflush(stderr);
+}
+
+static gboolean calibrate(sibvad_model *m, const SibvadVideoSet *set, GArray *held, int B, int T, int C,
+                          size_t img, float *frames, float *target, float *sem, FILE *log, int progress,
+                          GError **error)
+{
+    sibvad_error e;
+    const int n = (int)held->len;
+    if (n < 2) {
+        if (progress)
+            fprintf(stderr, "sibvad-train: too few held-out clips (%d) to calibrate; the model stays uncalibrated\n", n);
+        return TRUE;
+    }
+    if (sibvad_model_prepare(m, B, 0, &e) < 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "%s", e.msg);
+        return FALSE;
+    }
+    float *vis = g_new(float, n), *sv = sem ? g_new(float, n) : NULL;
+    for (int i = 0; i < n; i += B) {
+        const int bb = MIN(B, n - i);
+        for (int b = 0; b < bb; b++)
+            fill_clip(set, &g_array_index(held, Clip, i + b), T, C, img, b, frames, target, sem);
+        if (sibvad_model_forward(m, frames, target, sem, bb, &e) < 0 ||
+            sibvad_model_scores(m, vis + i, sv ? sv + i : NULL, NULL, &e) < 0) {
+            g_free(vis);
+            g_free(sv);
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "calibration: %s", e.msg);
+            return FALSE;
+        }
+    }
+    sibvad_calibration c;
+    int rc = sibvad_calibration_fit(&c, vis, sv, n, &e);
+    g_free(vis);
+    g_free(sv);
+    if (rc < 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s", e.msg);
+        return FALSE;
+    }
+    sibvad_model_set_calibration(m, &c);
+    if (progress)
+        fprintf(stderr, "sibvad-train: calibrated on %d held-out normal clips: visual error median %.4g, p99 %.4g\n", n,
+                c.vis_quantiles[0], c.vis_quantiles[3]);
+    if (log)
+        fprintf(log, "{\"event\": \"calibration\", \"clips\": %d, \"vis_log_mean\": %.6g, \"vis_log_std\": %.6g, "
+                     "\"vis_p50\": %.6g, \"vis_p99\": %.6g}\n",
+                n, c.vis_log_mean, c.vis_log_std, c.vis_quantiles[0], c.vis_quantiles[3]);
+    return TRUE;
+}
+
+gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTrainOptions *o,
+                      SibvadTrainState *state, SibvadStepCallback cb, void *user, GError **error)
+{
+    const sibvad_config *cfg = sibvad_model_config(m);
+    const int T = cfg->frames_in, C = cfg->channels, B = o->batch;
+    const size_t img = (size_t)C * cfg->img_h * cfg->img_w;
+    sibvad_error e;
+    gboolean ok = FALSE;
+
+    if (set->height != cfg->img_h || set->width != cfg->img_w) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "the videos were read at %dx%d but the model takes %dx%d",
+                    set->width, set->height, cfg->img_w, cfg->img_h);
+        return FALSE;
+    }
+    if (o->minutes <= 0 && o->epochs <= 0 && o->max_steps <= 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "no budget: give minutes, epochs or steps");
+        return FALSE;
+    }
+    if (B < 1) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "batch must be at least 1");
+        return FALSE;
+    }
+    const gboolean use_sem = o->use_semantic && set->sem_dim > 0;
+    if (use_sem && set->sem_dim != cfg->sem_dim) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "semantic vectors have %d values, the model takes %d",
+                    set->sem_dim, cfg->sem_dim);
+        return FALSE;
+    }
+    GArray *train = g_array_new(FALSE, FALSE, sizeof(Clip)), *held = g_array_new(FALSE, FALSE, sizeof(Clip));
+    float *frames = NULL, *target = NULL, *sem = NULL;
+    int *perm = NULL;
+    FILE *log = NULL;
+    if (!build_clips(set, T, o->holdout, train, held, error))
+        goto out;
+    if (use_sem) {
+        GArray *lists[2] = {train, held};
+        for (int k = 0; k < 2; k++)
+            for (guint i = 0; i < lists[k]->len; i++) {
+                const Clip *c = &g_array_index(lists[k], Clip, i);
+                if (!set->videos[c->v].semantic_ok || !set->videos[c->v].semantic_ok[c->t - 1]) {
+                    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                                "video %s: no semantic vector for the clip ending at frame %d",
+                                set->videos[c->v].name, c->t - 1);
+                    goto out;
+                }
+            }
+    }
+    const int nclips = (int)train->len;
+    if (B > nclips) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "batch %d is larger than the %d training clips", B, nclips);
+        goto out;
+    }
+    if (sibvad_model_prepare(m, B, 1, &e) < 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "%s", e.msg);
+        goto out;
+    }
+    frames = g_new(float, (size_t)B * T * img);
+    target = g_new(float, (size_t)B * img);
+    sem = use_sem ? g_new(float, (size_t)B * set->sem_dim) : NULL;
+    perm = g_new(int, nclips);
+    if (o->log_path && !(log = fopen(o->log_path, state && state->step > 0 ? "a" : "w"))) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot write the log %s: %s", o->log_path,
+                    g_strerror(errno));
+        goto out;
+    }
+    SibvadTrainState s = {0};
+    s.seed = o->seed;
+    if (state && state->step > 0)
+        s = *state;
+    if (s.pos + B > nclips) {
+        s.epoch++;
+        s.pos = 0;
+    }
+    permutation(perm, nclips, s.seed, s.epoch);
+    if (o->progress)
+        fprintf(stderr, "sibvad-train: %d training clips, %d held out, batch %d%s\n", nclips, held->len, B,
+                s.step ? " (resumed)" : "");
+    const int tty = isatty(fileno(stderr));
+    const double t0 = now_s() - s.elapsed;
+    double last_ckpt = now_s(), last_progress = 0.0;
+    int steps_here = 0;
+    const double here0 = now_s();
+    sibvad_losses l = {0};
+    for (;;) {
+        if ((o->minutes > 0 && s.elapsed >= o->minutes * 60.0) || (o->epochs > 0 && s.epoch >= o->epochs) ||
+            (o->max_steps > 0 && s.step >= o->max_steps))
+            break;
+        for (int b = 0; b < B; b++)
+            fill_clip(set, &g_array_index(train, Clip, perm[s.pos + b]), T, C, img, b, frames, target, sem);
+        sibvad_model_zero_grad(m);
+        if (sibvad_model_forward(m, frames, target, sem, B, &e) < 0 || sibvad_model_backward(m, &e) < 0 ||
+            sibvad_model_step(m, &e) < 0) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "step %d: %s", s.step, e.msg);
+            goto out;
+        }
+        sibvad_model_losses(m, &l);
+        if (!isfinite(l.total)) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                        "step %d: the loss is not finite (%g); lower the learning rate", s.step, l.total);
+            goto out;
+        }
+        s.last_loss = l.total;
+        s.step++;
+        steps_here++;
+        s.pos += B;
+        if (s.pos + B > nclips) {
+            s.epoch++;
+            s.pos = 0;
+            permutation(perm, nclips, s.seed, s.epoch);
+        }
+        const double t = now_s();
+        s.elapsed = t - t0;
+        const double rate = steps_here * B / fmax(t - here0, 1e-9);
+        if (cb)
+            cb(&s, &l, user);
+        if (log && s.step % o->log_every == 0)
+            fprintf(log, "{\"step\": %d, \"epoch\": %d, \"elapsed_s\": %.1f, \"loss\": %.6g, \"pred\": %.6g, "
+                         "\"motion\": %.6g, \"sem\": %.6g, \"balance\": %.6g, \"clips_per_s\": %.2f}\n",
+                    s.step, s.epoch, s.elapsed, l.total, l.pred, l.motion, l.sem, l.balance, rate);
+        if (o->progress && (t - last_progress >= (tty ? 0.5 : 30.0))) {
+            progress_line(o, &s, &l, rate, tty, nclips);
+            last_progress = t;
+        }
+        if (o->checkpoint && t - last_ckpt >= o->checkpoint_minutes * 60.0) {
+            if (!checkpoint(m, o->checkpoint, &s, error))
+                goto out;
+            last_ckpt = t;
+            if (log)
+                fflush(log);
+        }
+    }
+    if (o->progress) {
+        progress_line(o, &s, &l, steps_here * B / fmax(now_s() - here0, 1e-9), tty, nclips);
+        if (tty)
+            fputc('\n', stderr);
+    }
+    if (o->checkpoint && !checkpoint(m, o->checkpoint, &s, error))
+        goto out;
+    if (state)
+        *state = s;
+    ok = calibrate(m, set, held, B, T, C, img, frames, target, sem, log, o->progress, error);
+out:
+    if (log)
+        fclose(log);
+    g_array_free(train, TRUE);
+    g_array_free(held, TRUE);
+    g_free(frames);
+    g_free(target);
+    g_free(sem);
+    g_free(perm);
+    return ok;
+}

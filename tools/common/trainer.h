@@ -1,0 +1,58 @@
+/* trainer.h: training a sibvad model on normal videos (the loop behind
+ * sibvad-train, also driven by the tests).
+ *
+ * Clips are every window of frames_in + 1 consecutive frames of the training
+ * part of each video; the last `holdout` fraction of each video is kept out of
+ * training and scored at the end to calibrate the model (normal-error
+ * statistics stored in the model file). Each epoch visits the clips in a
+ * permutation drawn from (seed, epoch), so a run is reproducible and a resumed
+ * run continues exactly where the checkpoint left it. */
+#ifndef SIBVAD_TRAINER_H
+#define SIBVAD_TRAINER_H
+
+#include "dataset.h"
+#include "sibvad.h"
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+    int batch;                  /* clips per step */
+    guint64 seed;
+    double minutes;             /* time budget (training time, summed over resumes); 0: none */
+    int epochs;                 /* epoch budget; 0: none (at least one budget must be set) */
+    int max_steps;              /* step budget (tests); 0: none */
+    double holdout;             /* fraction of each video held out for calibration, e.g. 0.1 */
+    const char *checkpoint;     /* checkpoint path; NULL: none */
+    double checkpoint_minutes;  /* interval between checkpoints */
+    const char *log_path;       /* JSON lines of metrics; NULL: none */
+    int log_every;              /* steps between log lines */
+    int progress;               /* 0 quiet, 1 progress on stderr */
+    gboolean use_semantic;      /* train with the set's semantic vectors */
+} SibvadTrainOptions;
+
+void sibvad_train_options_init(SibvadTrainOptions *o);
+
+/* Where a run stands; saved in checkpoints as JSON. */
+typedef struct {
+    int epoch, pos, step;
+    double elapsed;             /* seconds of training so far */
+    guint64 seed;
+    double last_loss;
+} SibvadTrainState;
+
+char *sibvad_train_state_to_json(const SibvadTrainState *s);
+gboolean sibvad_train_state_from_json(SibvadTrainState *s, const char *json, GError **error);
+
+/* Train m (prepared here) until a budget runs out, checkpointing on the way;
+ * state: NULL to start, or the state of a resumed checkpoint. Then scores the
+ * held-out clips and stores the calibration in m. The callback, when given,
+ * is called after every step with the step's losses. */
+typedef void (*SibvadStepCallback)(const SibvadTrainState *s, const sibvad_losses *l, void *user);
+gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTrainOptions *o,
+                      SibvadTrainState *state, SibvadStepCallback cb, void *user, GError **error);
+
+G_END_DECLS
+
+#endif
