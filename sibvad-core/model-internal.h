@@ -91,6 +91,7 @@ struct sibvad_model {
     float *params, *grads, *adam_m, *adam_v;
     size_t nparams, ngrads;
     int adam_t;
+    float lr_scale;                         /* schedule factor on cfg.lr */
     sibvad_calibration calib;
     sibvad_weights w, g;
     /* activations */

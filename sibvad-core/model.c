@@ -438,6 +438,7 @@ sibvad_model *sibvad_model_create(const sibvad_config *cfg, uint64_t seed, sibva
         return NULL;
     }
     m->cfg = *cfg;
+    m->lr_scale = 1.0f;
     m->gh = sibvad_config_grid_h(cfg);
     m->gw = sibvad_config_grid_w(cfg);
     m->Np = m->gh * m->gw;
@@ -529,7 +530,7 @@ int sibvad_model_step(sibvad_model *m, sibvad_error *err)
             continue;
         sibvad_tensor *t = &m->tensors[i];
         sibvad_adam_update(t->data, t->grad, m->adam_m + m->goffsets[i], m->adam_v + m->goffsets[i],
-                           t->numel, c->lr, c->beta1, c->beta2, c->adam_eps, c->weight_decay, m->adam_t);
+                           t->numel, c->lr * m->lr_scale, c->beta1, c->beta2, c->adam_eps, c->weight_decay, m->adam_t);
     }
     return 0;
 }
@@ -544,6 +545,8 @@ const float *sibvad_model_semantic_prediction(const sibvad_model *m)
 }
 
 int sibvad_model_adam_step(const sibvad_model *m) { return m->adam_t; }
+
+void sibvad_model_set_lr_scale(sibvad_model *m, float scale) { m->lr_scale = scale; }
 
 void sibvad_model_set_adam_step(sibvad_model *m, int t) { m->adam_t = t; }
 

@@ -94,8 +94,10 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
  * accumulated (+=) into the gradient buffers. */
 int sibvad_model_backward(sibvad_model *m, sibvad_error *err);
 void sibvad_model_zero_grad(sibvad_model *m);
-/* One Adam step (PyTorch Adam, L2 weight decay added to the gradient). */
+/* One Adam step (PyTorch Adam, L2 weight decay added to the gradient) at the
+ * config's learning rate times the current scale (1 unless set: schedules). */
 int sibvad_model_step(sibvad_model *m, sibvad_error *err);
+void sibvad_model_set_lr_scale(sibvad_model *m, float scale);
 
 typedef struct sibvad_losses {
     float total, pred, sem, motion, balance;

@@ -14,6 +14,7 @@
 #include "trainer.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,10 @@ int main(int argc, char **argv)
     g_option_context_free(ctx);
     if (!out)
         return fail("--out FILE is required", NULL);
+    gchar *out_dir = g_path_get_dirname(out);
+    if (g_mkdir_with_parents(out_dir, 0755) < 0)
+        return fail(out_dir, g_strerror(errno));
+    g_free(out_dir);
     if (!dataset && !videos)
         return fail("give --dataset DIR or the normal videos to train on", NULL);
     if (!resume && minutes <= 0 && epochs <= 0)

@@ -32,6 +32,20 @@ void sibvad_train_options_init(SibvadTrainOptions *o)
     o->log_every = 20;
     o->progress = 1;
     o->use_semantic = TRUE;
+    o->cosine = TRUE;
+}
+
+/* Learning-rate factor at step s of `total` (0: constant): linear warm-up over
+ * the first 5 % (at most 500 steps), then half a cosine down to 0. */
+static float lr_factor(int s, int total)
+{
+    if (total <= 0)
+        return 1.0f;
+    const int warm = MIN(500, MAX(1, total / 20));
+    if (s < warm)
+        return (float)(s + 1) / warm;
+    const double p = MIN(1.0, (double)(s - warm) / MAX(1, total - warm));
+    return (float)(0.5 * (1.0 + cos(G_PI * p)));
 }
 
 char *sibvad_train_state_to_json(const SibvadTrainState *s)
@@ -278,13 +292,23 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         s.pos = 0;
     }
     permutation(perm, nclips, s.seed, s.epoch);
+    /* planned steps for the schedule: the smaller of the epoch and step budgets */
+    int total = 0;
+    if (o->cosine) {
+        if (o->epochs > 0)
+            total = o->epochs * (nclips / B);
+        if (o->max_steps > 0)
+            total = total > 0 ? MIN(total, o->max_steps) : o->max_steps;
+    }
     if (o->progress)
-        fprintf(stderr, "sibvad-train: %d training clips, %d held out, batch %d%s\n", nclips, held->len, B,
+        fprintf(stderr, "sibvad-train: %d training clips, %d held out, batch %d, learning rate %g%s%s\n", nclips,
+                held->len, B, sibvad_model_config(m)->lr, total > 0 ? " with warm-up and cosine decay" : " (constant)",
                 s.step ? " (resumed)" : "");
     const int tty = isatty(fileno(stderr));
     const double t0 = now_s() - s.elapsed;
     double last_ckpt = now_s(), last_progress = 0.0;
     int steps_here = 0;
+    gboolean interrupted = FALSE;
     const double here0 = now_s();
     sibvad_losses l = {0};
     for (;;) {
@@ -293,6 +317,7 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
             break;
         for (int b = 0; b < B; b++)
             fill_clip(set, &g_array_index(train, Clip, perm[s.pos + b]), T, C, img, b, frames, target, sem);
+        sibvad_model_set_lr_scale(m, lr_factor(s.step, total));
         sibvad_model_zero_grad(m);
         if (sibvad_model_forward(m, frames, target, sem, B, &e) < 0 || sibvad_model_backward(m, &e) < 0 ||
             sibvad_model_step(m, &e) < 0) {
@@ -317,12 +342,12 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         const double t = now_s();
         s.elapsed = t - t0;
         const double rate = steps_here * B / fmax(t - here0, 1e-9);
-        if (cb)
-            cb(&s, &l, user);
+        const gboolean go_on = cb ? cb(&s, &l, user) : TRUE;
         if (log && s.step % o->log_every == 0)
             fprintf(log, "{\"step\": %d, \"epoch\": %d, \"elapsed_s\": %.1f, \"loss\": %.6g, \"pred\": %.6g, "
-                         "\"motion\": %.6g, \"sem\": %.6g, \"balance\": %.6g, \"clips_per_s\": %.2f}\n",
-                    s.step, s.epoch, s.elapsed, l.total, l.pred, l.motion, l.sem, l.balance, rate);
+                         "\"motion\": %.6g, \"sem\": %.6g, \"balance\": %.6g, \"lr\": %.6g, \"clips_per_s\": %.2f}\n",
+                    s.step, s.epoch, s.elapsed, l.total, l.pred, l.motion, l.sem, l.balance,
+                    sibvad_model_config(m)->lr * lr_factor(s.step - 1, total), rate);
         if (o->progress && (t - last_progress >= (tty ? 0.5 : 30.0))) {
             progress_line(o, &s, &l, rate, tty, nclips);
             last_progress = t;
@@ -334,6 +359,10 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
             if (log)
                 fflush(log);
         }
+        if (!go_on) {
+            interrupted = TRUE;
+            break;
+        }
     }
     if (o->progress) {
         progress_line(o, &s, &l, steps_here * B / fmax(now_s() - here0, 1e-9), tty, nclips);
@@ -344,6 +373,10 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         goto out;
     if (state)
         *state = s;
+    if (interrupted) {
+        ok = TRUE;
+        goto out;
+    }
     ok = calibrate(m, set, held, B, T, C, img, frames, target, sem, log, o->progress, error);
 out:
     if (log)

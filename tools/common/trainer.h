@@ -6,7 +6,8 @@
  * training and scored at the end to calibrate the model (normal-error
  * statistics stored in the model file). Each epoch visits the clips in a
  * permutation drawn from (seed, epoch), so a run is reproducible and a resumed
- * run continues exactly where the checkpoint left it. */
+ * run continues exactly where the checkpoint left it. The learning-rate
+ * schedule is a function of the step, never of the clock, for the same reason. */
 #ifndef SIBVAD_TRAINER_H
 #define SIBVAD_TRAINER_H
 
@@ -30,6 +31,9 @@ typedef struct {
     int log_every;              /* steps between log lines */
     int progress;               /* 0 quiet, 1 progress on stderr */
     gboolean use_semantic;      /* train with the set's semantic vectors */
+    gboolean cosine;            /* learning-rate warm-up then cosine decay to 0 over the planned
+                                 * steps (needs an epoch or step budget; a time budget alone
+                                 * keeps the rate constant, so that runs stay reproducible) */
 } SibvadTrainOptions;
 
 void sibvad_train_options_init(SibvadTrainOptions *o);
@@ -48,8 +52,10 @@ gboolean sibvad_train_state_from_json(SibvadTrainState *s, const char *json, GEr
 /* Train m (prepared here) until a budget runs out, checkpointing on the way;
  * state: NULL to start, or the state of a resumed checkpoint. Then scores the
  * held-out clips and stores the calibration in m. The callback, when given,
- * is called after every step with the step's losses. */
-typedef void (*SibvadStepCallback)(const SibvadTrainState *s, const sibvad_losses *l, void *user);
+ * is called after every step with the step's losses; returning FALSE stops
+ * the run there (as an interruption would: a checkpoint is written, and the
+ * held-out scoring is skipped). */
+typedef gboolean (*SibvadStepCallback)(const SibvadTrainState *s, const sibvad_losses *l, void *user);
 gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTrainOptions *o,
                       SibvadTrainState *state, SibvadStepCallback cb, void *user, GError **error);
 
