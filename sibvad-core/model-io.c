@@ -86,7 +86,7 @@ static int parse_calibration(sibvad_calibration *c, const char *js, const char *
 
 /* Write the model's tensors (and, for a checkpoint, Adam's moments). */
 static int save_impl(const sibvad_model *m, const char *path, int checkpoint, const char *train_state,
-                     sibvad_error *err)
+                     sibvad_dtype dtype, sibvad_error *err)
 {
     sibvad_model *mm = (sibvad_model *)m;   /* the tensor accessor is not const */
     sibvad_st_write_tensor *w = NULL;
@@ -114,6 +114,7 @@ static int save_impl(const sibvad_model *m, const char *path, int checkpoint, co
         w[nw].ndim = t->ndim;
         for (int d = 0; d < t->ndim; d++)
             w[nw].shape[d] = t->shape[d];
+        w[nw].dtype = dtype;
         w[nw++].data = t->data;
         for (int k = 0; checkpoint && k < 2 && sibvad_model_moment(mm, i, k); k++) {
             char **nm = &names[2 * i + k];
@@ -125,6 +126,7 @@ static int save_impl(const sibvad_model *m, const char *path, int checkpoint, co
             snprintf(*nm, len, "adam.%s.%s", k ? "v" : "m", t->name);
             w[nw] = w[nw - 1 - k];
             w[nw].name = *nm;
+            w[nw].dtype = SIBVAD_DT_F32;
             w[nw++].data = sibvad_model_moment(mm, i, k);
         }
     }
@@ -145,13 +147,28 @@ out:
 
 int sibvad_model_save(const sibvad_model *m, const char *path, sibvad_error *err)
 {
-    return save_impl(m, path, 0, NULL, err);
+    return save_impl(m, path, 0, NULL, SIBVAD_DT_F32, err);
+}
+
+int sibvad_model_save_as(const sibvad_model *m, const char *path, const char *dtype, sibvad_error *err)
+{
+    sibvad_dtype dt;
+    if (dtype && strcmp(dtype, "f32") == 0)
+        dt = SIBVAD_DT_F32;
+    else if (dtype && strcmp(dtype, "f16") == 0)
+        dt = SIBVAD_DT_F16;
+    else if (dtype && strcmp(dtype, "bf16") == 0)
+        dt = SIBVAD_DT_BF16;
+    else
+        return sibvad_fail(err, "%s: unknown storage type \"%s\" (f32, f16 or bf16)", path ? path : "model save",
+                           dtype ? dtype : "(null)");
+    return save_impl(m, path, 0, NULL, dt, err);
 }
 
 int sibvad_model_save_checkpoint(const sibvad_model *m, const char *path, const char *train_state,
                                  sibvad_error *err)
 {
-    return save_impl(m, path, 1, train_state, err);
+    return save_impl(m, path, 1, train_state, SIBVAD_DT_F32, err);
 }
 
 static int same_shape(const sibvad_tensor *t, const sibvad_st_tensor *ft)

@@ -600,6 +600,64 @@ static int write_f32(int fd, const float *data, size_t n)
     return 0;
 }
 
+/* float -> IEEE half, round to nearest even; overflow gives inf, NaN stays NaN. */
+static uint16_t f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    const uint32_t sign = (x >> 16) & 0x8000u;
+    const uint32_t ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u)                       /* inf or NaN */
+        return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0));
+    if (ax >= 0x477ff000u)                       /* rounds above 65504 */
+        return (uint16_t)(sign | 0x7c00u);
+    if (ax < 0x38800000u) {                      /* subnormal half (or zero) */
+        if (ax < 0x33000000u)
+            return (uint16_t)sign;
+        const uint32_t mant = (ax & 0x7fffffu) | 0x800000u;
+        const int shift = 113 - (int)(ax >> 23) + 13;
+        uint32_t h = mant >> shift;
+        const uint32_t rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (h & 1)))
+            h++;
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = ((ax - 0x38000000u) >> 13);
+    const uint32_t rem = ax & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1)))
+        h++;
+    return (uint16_t)(sign | h);
+}
+
+static uint16_t f32_to_bf16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((x >> 16) | 0x40u);    /* quiet NaN */
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return (uint16_t)(x >> 16);
+}
+
+/* Write n floats as 16-bit values (little-endian). */
+static int write_half(int fd, const float *data, size_t n, sibvad_dtype dt)
+{
+    unsigned char buf[16384];
+    while (n) {
+        size_t k = n < sizeof buf / 2 ? n : sizeof buf / 2;
+        for (size_t i = 0; i < k; i++) {
+            uint16_t h = dt == SIBVAD_DT_F16 ? f32_to_f16(data[i]) : f32_to_bf16(data[i]);
+            buf[2 * i] = (unsigned char)(h & 0xff);
+            buf[2 * i + 1] = (unsigned char)(h >> 8);
+        }
+        if (write_all(fd, buf, k * 2) < 0)
+            return -1;
+        data += k;
+        n -= k;
+    }
+    return 0;
+}
+
 static int cmp_str_ptr(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -699,6 +757,11 @@ static char *build_header(const char *path, const sibvad_st_write_tensor *tensor
             else
                 numel *= (size_t)t->shape[d];
         }
+        if (t->dtype != SIBVAD_DT_F32 && t->dtype != SIBVAD_DT_F16 && t->dtype != SIBVAD_DT_BF16) {
+            sibvad_fail(err, "%s: tensor '%s': can only be written as F32, F16 or BF16", path, t->name);
+            goto fail;
+        }
+        const unsigned esz = t->dtype == SIBVAD_DT_F32 ? 4u : 2u;
         if (empty)
             numel = 0;
         else if (overflow || numel > SIZE_MAX / 4 || (uint64_t)numel * 4 > UINT64_MAX - off) {
@@ -713,12 +776,13 @@ static char *build_header(const char *path, const sibvad_st_write_tensor *tensor
         if (i || nmeta)
             sibvad_strbuf_puts(&b, ",");
         sibvad_json_append_string(&b, t->name, strlen(t->name));
-        sibvad_strbuf_puts(&b, ":{\"dtype\":\"F32\",\"shape\":[");
+        sibvad_strbuf_printf(&b, ":{\"dtype\":\"%s\",\"shape\":[",
+                             t->dtype == SIBVAD_DT_F32 ? "F32" : t->dtype == SIBVAD_DT_F16 ? "F16" : "BF16");
         for (int d = 0; d < t->ndim; d++)
             sibvad_strbuf_printf(&b, "%s%lld", d ? "," : "", (long long)t->shape[d]);
         sibvad_strbuf_printf(&b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
-                             (unsigned long long)(off + (uint64_t)numel * 4));
-        off += (uint64_t)numel * 4;
+                             (unsigned long long)(off + (uint64_t)numel * esz));
+        off += (uint64_t)numel * esz;
     }
     sibvad_strbuf_puts(&b, "}");
     while (!b.failed && (8 + b.len) % 8)
@@ -797,7 +861,8 @@ int sibvad_st_write(const char *path, const sibvad_st_write_tensor *tensors, int
         size_t numel = 1;
         for (int d = 0; d < t->ndim; d++)
             numel *= (size_t)t->shape[d];
-        if (numel && write_f32(fd, t->data, numel) < 0) {
+        if (numel && (t->dtype == SIBVAD_DT_F32 ? write_f32(fd, t->data, numel)
+                                                : write_half(fd, t->data, numel, t->dtype)) < 0) {
             sibvad_fail(err, "%s: writing tensor '%s' to %s: %s", path, t->name, tmp, strerror(errno));
             goto out;
         }

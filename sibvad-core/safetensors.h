@@ -56,7 +56,8 @@ typedef struct sibvad_st_write_tensor {
     const char *name;
     int ndim;
     int64_t shape[SIBVAD_ST_MAX_DIMS];
-    const float *data;  /* written as F32 */
+    const float *data;
+    sibvad_dtype dtype; /* stored as F32 (the default, 0), F16 or BF16 (rounded to nearest even) */
 } sibvad_st_write_tensor;
 
 /* Write atomically: a temporary file in the same folder, fsync, rename. */

@@ -138,6 +138,9 @@ sibvad_tensor *sibvad_model_find_tensor(sibvad_model *m, const char *name);
 
 /* Model files (safetensors with the config as JSON in __metadata__). */
 int sibvad_model_save(const sibvad_model *m, const char *path, sibvad_error *err);
+/* The same with the tensors stored as "f32", "f16" or "bf16" (half the size;
+ * rounded to nearest even). */
+int sibvad_model_save_as(const sibvad_model *m, const char *path, const char *dtype, sibvad_error *err);
 sibvad_model *sibvad_model_load(const char *path, sibvad_error *err);
 
 /* Training checkpoints: a model file plus Adam's moments and step count, and

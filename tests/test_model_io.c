@@ -198,6 +198,40 @@ int main(void)
     char *cfg_json = sibvad_config_to_json(&cfg);
     char why[256];
 
+    /* 0. Half-size storage: f16 and bf16 files load back within their precision,
+     * and the calibration travels with the model. */
+    {
+        sibvad_calibration cal = {100, -3.0f, 0.5f, 0.0f, 0.0f, {0.05f, 0.1f, 0.12f, 0.2f, 0.3f}, {0}};
+        sibvad_model_set_calibration(m, &cal);
+        static const char *types[2] = {"f16", "bf16"};
+        static const double tol[2] = {1.0 / 2048, 1.0 / 256}; /* half an ulp, relative */
+        for (int k = 0; k < 2; k++) {
+            const char *ph = tpath(k ? "tiny-bf16.safetensors" : "tiny-f16.safetensors");
+            int hrc = sibvad_model_save_as(m, ph, types[k], &err);
+            sibvad_model *h = hrc == 0 ? sibvad_model_load(ph, &err) : NULL;
+            CHECK(h != NULL, "save as %s and load back (%s)", types[k], h ? "" : err.msg);
+            if (!h)
+                continue;
+            double worst = 0.0;
+            for (int i = 0; i < sibvad_model_num_tensors(m); i++) {
+                const sibvad_tensor *a = sibvad_model_tensor(m, i), *b = sibvad_model_tensor(h, i);
+                for (size_t j = 0; j < a->numel; j++) {
+                    double d = fabs((double)a->data[j] - b->data[j]);
+                    double r = fabs(a->data[j]) > 1e-4 ? d / fabs(a->data[j]) : d / 1e-4;
+                    worst = r > worst ? r : worst;
+                }
+            }
+            CHECK(worst <= tol[k], "%s values within half an ulp (worst relative error %.2e)", types[k], worst);
+            CHECK(sibvad_model_calibration(h)->count == 100 &&
+                      sibvad_model_calibration(h)->vis_quantiles[3] == cal.vis_quantiles[3],
+                  "%s file keeps the calibration", types[k]);
+            sibvad_model_free(h);
+        }
+        CHECK(sibvad_model_save_as(m, tpath("x.safetensors"), "f8", &err) < 0 && strstr(err.msg, "f8"),
+              "an unknown storage type is refused (%s)", err.msg);
+        sibvad_model_set_calibration(m, NULL);
+    }
+
     /* 1. Save, load, compare. */
     const char *p1 = tpath("tiny.safetensors");
     int rc = sibvad_model_save(m, p1, &err);

@@ -299,10 +299,10 @@ static void test_roundtrip(void)
     float s[1] = {42.0f};
     float d[5] = {INFINITY, -INFINITY, 1e38f, -1e-38f, 7.0f};
     sibvad_st_write_tensor w[4] = {
-        {"layer.a", 2, {2, 3}, a},
-        {"scalar", 0, {0}, s},
-        {"empty", 2, {0, 4}, NULL},
-        {"z.d", 1, {5}, d},
+        {"layer.a", 2, {2, 3}, a, SIBVAD_DT_F32},
+        {"scalar", 0, {0}, s, SIBVAD_DT_F32},
+        {"empty", 2, {0, 4}, NULL, SIBVAD_DT_F32},
+        {"z.d", 1, {5}, d, SIBVAD_DT_F32},
     };
     const char *keys[] = {"format", "note"};
     const char *vals[] = {"sibvad-1", "quote \" backslash \\ newline \n unicode \xc3\xa9"};
@@ -349,13 +349,13 @@ static void test_roundtrip(void)
     sibvad_st_close(f);
 
     /* Writer argument checks. */
-    sibvad_st_write_tensor dup[2] = {{"x", 1, {1}, s}, {"x", 1, {1}, s}};
+    sibvad_st_write_tensor dup[2] = {{"x", 1, {1}, s, SIBVAD_DT_F32}, {"x", 1, {1}, s, SIBVAD_DT_F32}};
     rc = sibvad_st_write(tpath("dup.safetensors"), dup, 2, NULL, NULL, 0, &err);
     CHECK(rc < 0 && strstr(err.msg, "'x' given twice"), "write: duplicate names rejected (%s)", err.msg);
-    sibvad_st_write_tensor neg[1] = {{"x", 2, {2, -1}, s}};
+    sibvad_st_write_tensor neg[1] = {{"x", 2, {2, -1}, s, SIBVAD_DT_F32}};
     rc = sibvad_st_write(tpath("neg.safetensors"), neg, 1, NULL, NULL, 0, &err);
     CHECK(rc < 0 && strstr(err.msg, "negative"), "write: negative size rejected (%s)", err.msg);
-    sibvad_st_write_tensor nul[1] = {{"x", 1, {3}, NULL}};
+    sibvad_st_write_tensor nul[1] = {{"x", 1, {3}, NULL, SIBVAD_DT_F32}};
     rc = sibvad_st_write(tpath("nul.safetensors"), nul, 1, NULL, NULL, 0, &err);
     CHECK(rc < 0 && strstr(err.msg, "NULL data"), "write: NULL data rejected (%s)", err.msg);
     struct stat st;
@@ -617,7 +617,7 @@ static void test_fuzz(void)
         a[i] = (float)i * 0.5f;
     for (int i = 0; i < 3; i++)
         b[i] = (float)-i;
-    sibvad_st_write_tensor w[3] = {{"enc.w", 2, {3, 4}, a}, {"enc.b", 1, {3}, b}, {"s", 0, {0}, b}};
+    sibvad_st_write_tensor w[3] = {{"enc.w", 2, {3, 4}, a, SIBVAD_DT_F32}, {"enc.b", 1, {3}, b, SIBVAD_DT_F32}, {"s", 0, {0}, b, SIBVAD_DT_F32}};
     const char *k[] = {"sibvad_config"}, *v[] = {"{\"a\": 1}"};
     const char *src = tpath("fuzz-src.st");
     if (sibvad_st_write(src, w, 3, k, v, 1, &err) < 0) {
@@ -689,8 +689,8 @@ static void test_atomic(void)
     float big[4096], small[2] = {5.0f, 6.0f};
     for (int i = 0; i < 4096; i++)
         big[i] = (float)i;
-    sibvad_st_write_tensor wb[1] = {{"big", 1, {4096}, big}};
-    sibvad_st_write_tensor ws[1] = {{"small", 1, {2}, small}};
+    sibvad_st_write_tensor wb[1] = {{"big", 1, {4096}, big, SIBVAD_DT_F32}};
+    sibvad_st_write_tensor ws[1] = {{"small", 1, {2}, small, SIBVAD_DT_F32}};
     struct stat st;
 
     /* A folder that does not exist. */
@@ -751,7 +751,7 @@ static void test_atomic(void)
 
     /* A rejected write (bad arguments) leaves an existing file untouched. */
     before = read_bytes(p, &n);
-    sibvad_st_write_tensor bad[1] = {{"__metadata__", 1, {2}, small}};
+    sibvad_st_write_tensor bad[1] = {{"__metadata__", 1, {2}, small, SIBVAD_DT_F32}};
     rc = sibvad_st_write(p, bad, 1, NULL, NULL, 0, &err);
     size_t n3 = 0;
     unsigned char *after = read_bytes(p, &n3);

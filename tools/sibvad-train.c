@@ -23,7 +23,7 @@
 #endif
 
 static char *preset = NULL, *config_path = NULL, *dataset = NULL, *out = NULL, *resume = NULL;
-static char *ckpt_path = NULL, *log_path = NULL, *semantic_dir = NULL, *cache_dir = NULL;
+static char *ckpt_path = NULL, *log_path = NULL, *semantic_dir = NULL, *cache_dir = NULL, *save_dtype = NULL;
 static double minutes = 0, lr = 0, holdout = 0.1, ckpt_minutes = 5;
 static int epochs = 0, batch = 8, threads = 2, quiet = 0;
 static gint64 seed = 42;
@@ -47,6 +47,7 @@ static GOptionEntry entries[] = {
     {"log", 0, 0, G_OPTION_ARG_FILENAME, &log_path, "Metrics as JSON lines (default OUT.log.jsonl)", "FILE"},
     {"semantic", 0, 0, G_OPTION_ARG_FILENAME, &semantic_dir, "Semantic vectors: DIR/<video>/<frame>.npy", "DIR"},
     {"cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_dir, "Decoded-frame cache folder (\"\" disables)", "DIR"},
+    {"save-dtype", 0, 0, G_OPTION_ARG_STRING, &save_dtype, "Store the model as f32 (default), f16 or bf16", "TYPE"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress output", NULL},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &videos, "Normal videos or frame folders", "[VIDEO...]"},
     {NULL}};
@@ -76,6 +77,8 @@ int main(int argc, char **argv)
         return fail("give --dataset DIR or the normal videos to train on", NULL);
     if (!resume && minutes <= 0 && epochs <= 0)
         minutes = 60;   /* default budget */
+    if (save_dtype && strcmp(save_dtype, "f32") && strcmp(save_dtype, "f16") && strcmp(save_dtype, "bf16"))
+        return fail("--save-dtype must be f32, f16 or bf16", NULL);
     if (threads < 1 || batch < 1 || holdout < 0 || holdout >= 0.9)
         return fail("--threads and --batch must be positive and --holdout in [0, 0.9)", NULL);
 #ifdef _OPENMP
@@ -150,7 +153,7 @@ int main(int argc, char **argv)
     }
     if (!sibvad_train(m, set, &o, &state, NULL, NULL, &gerr))
         return fail("training failed", gerr->message);
-    if (sibvad_model_save(m, out, &err) < 0)
+    if (sibvad_model_save_as(m, out, save_dtype ? save_dtype : "f32", &err) < 0)
         return fail("cannot save the model", err.msg);
     if (!quiet)
         fprintf(stderr, "sibvad-train: %d steps, %d epochs, %.1f minutes; model written to %s (checkpoint %s, log %s)\n",
