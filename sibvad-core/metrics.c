@@ -1,5 +1,6 @@
-/* metrics.c: ROC AUC (rank statistic), min-max normalisation, Gaussian smoothing. */
+/* metrics.c: ROC AUC (rank statistic) and curve, min-max normalisation, Gaussian smoothing. */
 #include "metrics.h"
+#include "sibvad.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,23 +16,33 @@ static int by_score(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-double sibvad_roc_auc(const float *scores, const unsigned char *labels, size_t n)
+/* The (score, label) pairs sorted by ascending score, and the positive count. */
+static scored *sorted_pairs(const float *scores, const unsigned char *labels, size_t n, size_t *pos)
 {
     scored *v = malloc(sizeof *v * (n ? n : 1));
     if (!v)
-        return NAN;
-    size_t pos = 0;
+        return NULL;
+    *pos = 0;
     for (size_t i = 0; i < n; i++) {
         v[i].s = scores[i];
         v[i].l = labels[i] ? 1 : 0;
-        pos += v[i].l;
+        *pos += v[i].l;
     }
+    qsort(v, n, sizeof *v, by_score);
+    return v;
+}
+
+double sibvad_roc_auc(const float *scores, const unsigned char *labels, size_t n)
+{
+    size_t pos = 0;
+    scored *v = sorted_pairs(scores, labels, n, &pos);
+    if (!v)
+        return NAN;
     const size_t neg = n - pos;
     if (pos == 0 || neg == 0) {
         free(v);
         return NAN;
     }
-    qsort(v, n, sizeof *v, by_score);
     /* Mann-Whitney U: sum of the (average) ranks of the positives */
     double rank_sum = 0.0;
     for (size_t i = 0; i < n;) {
@@ -46,6 +57,48 @@ double sibvad_roc_auc(const float *scores, const unsigned char *labels, size_t n
     }
     free(v);
     return (rank_sum - (double)pos * (pos + 1) / 2.0) / ((double)pos * neg);
+}
+
+long sibvad_roc_curve(const float *scores, const unsigned char *labels, size_t n, double **fpr, double **tpr,
+                      sibvad_error *err)
+{
+    if (!scores || !labels || !fpr || !tpr)
+        return sibvad_fail(err, "roc: bad arguments");
+    *fpr = *tpr = NULL;
+    size_t pos = 0;
+    scored *v = sorted_pairs(scores, labels, n, &pos);
+    if (!v)
+        return sibvad_fail(err, "roc: out of memory");
+    const size_t neg = n - pos;
+    double *f = pos && neg ? malloc(sizeof(double) * (n + 1)) : NULL;
+    double *t = pos && neg ? malloc(sizeof(double) * (n + 1)) : NULL;
+    if (!f || !t) {
+        free(v);
+        free(f);
+        free(t);
+        return sibvad_fail(err, pos && neg ? "roc: out of memory" : "roc: the labels hold one class only");
+    }
+    /* thresholds from the highest score down; tied scores form one point */
+    long k = 0;
+    f[k] = t[k] = 0.0;
+    k++;
+    size_t tp = 0, fp = 0;
+    for (size_t i = n; i > 0;) {
+        size_t j = i;
+        while (j > 0 && v[j - 1].s == v[i - 1].s) {
+            tp += v[j - 1].l;
+            fp += !v[j - 1].l;
+            j--;
+        }
+        f[k] = (double)fp / neg;
+        t[k] = (double)tp / pos;
+        k++;
+        i = j;
+    }
+    free(v);
+    *fpr = f;
+    *tpr = t;
+    return k;
 }
 
 void sibvad_minmax(float *x, size_t n)

@@ -3,11 +3,18 @@
 #ifndef SIBVAD_METRICS_H
 #define SIBVAD_METRICS_H
 
+#include "sibvad.h"
+
 #include <stddef.h>
 
 /* Area under the ROC curve of scores against 0/1 labels (ties get half
  * credit). Returns NaN when one class is absent or on allocation failure. */
 double sibvad_roc_auc(const float *scores, const unsigned char *labels, size_t n);
+/* ROC curve points from the highest threshold down (starting at (0, 0), tied
+ * scores forming one point): *fpr and *tpr are malloc'd arrays; returns their
+ * length, or -1 with a message (one class only, out of memory). */
+long sibvad_roc_curve(const float *scores, const unsigned char *labels, size_t n, double **fpr, double **tpr,
+                      sibvad_error *err);
 /* x = (x - min) / (max - min); a constant series becomes 0. */
 void sibvad_minmax(float *x, size_t n);
 /* Gaussian smoothing, reflect at the ends ("reflect" = scipy's mode: d c b a | a b c d),

@@ -1,9 +1,10 @@
 /* test-util.h: what the C test programs share: pass/fail counting with CHECK,
- * a per-test temporary folder (tpath) and whole-file read and write.
+ * a per-test temporary folder (tpath), whole-file read and write, rm_rf.
  * Each test is its own program, so the static state here is per test. */
 #ifndef SIBVAD_TEST_UTIL_H
 #define SIBVAD_TEST_UTIL_H
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,6 +60,21 @@ static inline unsigned char *read_bytes(const char *path, size_t *n)
     fclose(fp);
     *n = (size_t)sz;
     return b;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(p);
+    return 0;
+}
+
+/* Remove a file or a folder with everything in it (symbolic links are not followed). */
+static inline void rm_rf(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif

@@ -28,23 +28,6 @@ static char *mkdirs(const char *rel)
     return p;
 }
 
-static void rm_rf(const char *path)
-{
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-        GDir *d = g_dir_open(path, 0, NULL);
-        const char *n;
-        while (d && (n = g_dir_read_name(d))) {
-            char *p = g_build_filename(path, n, NULL);
-            rm_rf(p);
-            g_free(p);
-        }
-        if (d)
-            g_dir_close(d);
-        g_rmdir(path);
-    } else {
-        g_unlink(path);
-    }
-}
 
 static int contains(const GError *e, const char *s)
 {

@@ -243,10 +243,7 @@ int main(void)
     test_resume();
     test_killed_checkpoint();
     test_end_to_end();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    rm_rf(tmpdir);
     printf("%d passed, %d failed\n", checks - failures, failures);
     return failures ? 1 : 0;
 }

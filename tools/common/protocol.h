@@ -157,12 +157,7 @@ typedef struct {
 int sibvad_protocol_auc(const SibvadProtocol *p, const SibvadVideoSeries *videos, int nvideos,
                         const float *scores, SibvadAuc *out, double *per_video, sibvad_error *err);
 
-/* The ROC curve of scores against labels: thresholds from the highest score
- * down, tied scores taken together; points (0,0) .. (1,1). *fpr and *tpr are
- * malloc'd (caller frees); returns the number of points or -1 (one class
- * only, or out of memory). */
-long sibvad_roc_curve(const float *scores, const unsigned char *labels, size_t n, double **fpr, double **tpr,
-                      sibvad_error *err);
+/* sibvad_roc_curve: see metrics.h in the core. */
 
 #ifdef __cplusplus
 }
