@@ -15,6 +15,8 @@ typedef struct {
     int v, t;                   /* video, target frame */
 } Clip;
 
+#define PLAN_AFTER 30 /* steps timed before a time-only run plans its schedule */
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -51,18 +53,19 @@ static float lr_factor(int s, int total)
 char *sibvad_train_state_to_json(const SibvadTrainState *s)
 {
     return g_strdup_printf("{\"epoch\": %d, \"pos\": %d, \"step\": %d, \"elapsed\": %.3f, \"seed\": %" G_GUINT64_FORMAT
-                           ", \"last_loss\": %.9g}",
-                           s->epoch, s->pos, s->step, s->elapsed, s->seed, s->last_loss);
+                           ", \"last_loss\": %.9g, \"planned\": %d}",
+                           s->epoch, s->pos, s->step, s->elapsed, s->seed, s->last_loss, s->planned);
 }
 
 gboolean sibvad_train_state_from_json(SibvadTrainState *s, const char *json, GError **error)
 {
     memset(s, 0, sizeof *s);
+    /* "planned" came later: a state without it (6 fields) is read with 0 */
     int n = json ? sscanf(json, "{\"epoch\": %d, \"pos\": %d, \"step\": %d, \"elapsed\": %lf, \"seed\": %" G_GUINT64_FORMAT
-                                ", \"last_loss\": %lf}",
-                          &s->epoch, &s->pos, &s->step, &s->elapsed, &s->seed, &s->last_loss)
+                                ", \"last_loss\": %lf, \"planned\": %d}",
+                          &s->epoch, &s->pos, &s->step, &s->elapsed, &s->seed, &s->last_loss, &s->planned)
                  : 0;
-    if (n != 6 || s->epoch < 0 || s->pos < 0 || s->step < 0 || s->elapsed < 0) {
+    if (n < 6 || s->epoch < 0 || s->pos < 0 || s->step < 0 || s->elapsed < 0 || s->planned < 0) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
                     "the checkpoint's training state is not one that sibvad-train wrote: %.80s", json ? json : "(none)");
         return FALSE;
@@ -292,17 +295,23 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         s.pos = 0;
     }
     permutation(perm, nclips, s.seed, s.epoch);
-    /* planned steps for the schedule: the smaller of the epoch and step budgets */
+    /* planned steps for the schedule: the smaller of the epoch and step budgets;
+     * with a time budget alone, planned from the speed of the first steps and
+     * kept in the state, so that a resumed run follows the same schedule */
     int total = 0;
+    const gboolean time_only = o->cosine && o->epochs <= 0 && o->max_steps <= 0;
     if (o->cosine) {
         if (o->epochs > 0)
             total = o->epochs * (nclips / B);
         if (o->max_steps > 0)
             total = total > 0 ? MIN(total, o->max_steps) : o->max_steps;
+        if (time_only)
+            total = s.planned;
     }
     if (o->progress)
         fprintf(stderr, "sibvad-train: %d training clips, %d held out, batch %d, learning rate %g%s%s\n", nclips,
-                held->len, B, sibvad_model_config(m)->lr, total > 0 ? " with warm-up and cosine decay" : " (constant)",
+                held->len, B, sibvad_model_config(m)->lr,
+                total > 0 || time_only ? " with warm-up and cosine decay" : " (constant)",
                 s.step ? " (resumed)" : "");
     const int tty = isatty(fileno(stderr));
     const double t0 = now_s() - s.elapsed;
@@ -313,11 +322,13 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
     sibvad_losses l = {0};
     for (;;) {
         if ((o->minutes > 0 && s.elapsed >= o->minutes * 60.0) || (o->epochs > 0 && s.epoch >= o->epochs) ||
-            (o->max_steps > 0 && s.step >= o->max_steps))
+            (o->max_steps > 0 && s.step >= o->max_steps) || (time_only && total > 0 && s.step >= total))
             break;
         for (int b = 0; b < B; b++)
             fill_clip(set, &g_array_index(train, Clip, perm[s.pos + b]), T, C, img, b, frames, target, sem);
-        sibvad_model_set_lr_scale(m, lr_factor(s.step, total));
+        /* before a time-only run is planned: the warm-up of a long run */
+        sibvad_model_set_lr_scale(m, time_only && total == 0 ? MIN(1.0f, (s.step + 1) / 500.0f)
+                                                             : lr_factor(s.step, total));
         sibvad_model_zero_grad(m);
         if (sibvad_model_forward(m, frames, target, sem, B, &e) < 0 || sibvad_model_backward(m, &e) < 0 ||
             sibvad_model_step(m, &e) < 0) {
@@ -342,6 +353,12 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         const double t = now_s();
         s.elapsed = t - t0;
         const double rate = steps_here * B / fmax(t - here0, 1e-9);
+        if (time_only && total == 0 && steps_here >= PLAN_AFTER) {
+            total = s.planned = s.step + (int)((o->minutes * 60.0 - s.elapsed) * rate / B);
+            if (o->progress)
+                fprintf(stderr, "%ssibvad-train: at %.1f clips/s the %.0f-minute budget holds about %d steps; "
+                                "the learning rate decays to 0 over them\n", tty ? "\n" : "", rate, o->minutes, total);
+        }
         const gboolean go_on = cb ? cb(&s, &l, user) : TRUE;
         if (log && s.step % o->log_every == 0)
             fprintf(log, "{\"step\": %d, \"epoch\": %d, \"elapsed_s\": %.1f, \"loss\": %.6g, \"pred\": %.6g, "

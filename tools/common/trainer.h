@@ -7,7 +7,8 @@
  * statistics stored in the model file). Each epoch visits the clips in a
  * permutation drawn from (seed, epoch), so a run is reproducible and a resumed
  * run continues exactly where the checkpoint left it. The learning-rate
- * schedule is a function of the step, never of the clock, for the same reason. */
+ * schedule is a function of the step, never of the clock, for the same reason
+ * (a time-only budget fixes its length in steps once, early in the run). */
 #ifndef SIBVAD_TRAINER_H
 #define SIBVAD_TRAINER_H
 
@@ -32,8 +33,9 @@ typedef struct {
     int progress;               /* 0 quiet, 1 progress on stderr */
     gboolean use_semantic;      /* train with the set's semantic vectors */
     gboolean cosine;            /* learning-rate warm-up then cosine decay to 0 over the planned
-                                 * steps (needs an epoch or step budget; a time budget alone
-                                 * keeps the rate constant, so that runs stay reproducible) */
+                                 * steps: the epoch or step budget, or with a time budget alone
+                                 * the steps that the speed of the first 30 steps predicts
+                                 * (stored in the checkpoint, so a resume keeps the schedule) */
 } SibvadTrainOptions;
 
 void sibvad_train_options_init(SibvadTrainOptions *o);
@@ -44,6 +46,7 @@ typedef struct {
     double elapsed;             /* seconds of training so far */
     guint64 seed;
     double last_loss;
+    int planned;                /* steps of the schedule planned for a time-only budget (0: none yet) */
 } SibvadTrainState;
 
 char *sibvad_train_state_to_json(const SibvadTrainState *s);
