@@ -138,6 +138,25 @@ static void compare_activations(sibvad_model *m, sibvad_st_file *f)
     compare(f, "act.pred", a->pred, B * img, TOL_ACT);
 }
 
+/* Every trainable tensor's gradient (grad = 1) or value against "<prefix>.<name>";
+ * only failures are printed. Returns how many were compared. */
+static int compare_trainable(sibvad_model *m, sibvad_st_file *f, const char *prefix, int grad, double tol)
+{
+    int n = 0;
+    quiet = 1;
+    for (int i = 0; i < sibvad_model_num_tensors(m); i++) {
+        sibvad_tensor *t = sibvad_model_tensor(m, i);
+        if (!t->grad)
+            continue;
+        char name[300];
+        snprintf(name, sizeof name, "%s.%s", prefix, t->name);
+        compare(f, name, grad ? t->grad : t->data, t->numel, tol);
+        n++;
+    }
+    quiet = 0;
+    return n;
+}
+
 static void compare_loss(sibvad_st_file *f, const char *name, float value)
 {
     float *ref = fixture_f32(f, name, 1);
@@ -203,18 +222,7 @@ int main(void)
         printf("FAIL backward: %s\n", err.msg);
         return 1;
     }
-    int ngrad = 0;
-    quiet = 1;
-    for (int i = 0; i < sibvad_model_num_tensors(m); i++) {
-        sibvad_tensor *t = sibvad_model_tensor(m, i);
-        if (!t->grad)
-            continue;
-        char name[300];
-        snprintf(name, sizeof name, "grad.%s", t->name);
-        compare(f, name, t->grad, t->numel, TOL_GRAD);
-        ngrad++;
-    }
-    quiet = 0;
+    int ngrad = compare_trainable(m, f, "grad", 1, TOL_GRAD);
     printf("ok   %d parameter gradients compared, worst rel err %.3g (failures listed above)\n", ngrad,
            worst_grad);
 
@@ -235,16 +243,7 @@ int main(void)
     }
     report("adam.losses (10 steps)", worst, TOL_LOSS);
     free(ref_losses);
-    quiet = 1;
-    for (int i = 0; i < sibvad_model_num_tensors(m); i++) {
-        sibvad_tensor *t = sibvad_model_tensor(m, i);
-        if (!t->grad)
-            continue;
-        char name[300];
-        snprintf(name, sizeof name, "after.%s", t->name);
-        compare(f, name, t->data, t->numel, TOL_ACT);
-    }
-    quiet = 0;
+    compare_trainable(m, f, "after", 0, TOL_ACT);
     printf("ok   weights after 10 steps compared (failures listed above)\n");
 
     /* 4. no semantic input, original weights */
