@@ -174,6 +174,9 @@ float sibvad_calibrated_score(const sibvad_calibration *c, float visual, float s
 void sibvad_model_set_calibration(sibvad_model *m, const sibvad_calibration *c);
 const sibvad_calibration *sibvad_model_calibration(const sibvad_model *m);
 
+/* CPU threads for the core's parallel loops and matrix products. */
+void sibvad_set_threads(int n);
+
 /* Set the error message (printf-style); returns -1 for `return sibvad_fail(...)`. */
 int sibvad_fail(sibvad_error *err, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static double now(void)
 {
@@ -115,10 +112,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sibvad-bench: batch, threads and iters must be positive\n");
         return 2;
     }
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    openblas_set_num_threads(threads);
+    sibvad_set_threads(threads);
 
     sibvad_error err = {{0}};
     sibvad_config cfg;

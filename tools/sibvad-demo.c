@@ -13,7 +13,6 @@
 #include "synthetic.h"
 #include "rng.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,9 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define H 48
 #define W 64
@@ -89,10 +85,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    openblas_set_num_threads(threads);
+    sibvad_set_threads(threads);
     sibvad_error err = {{0}};
 
     /* the tiny architecture at 64x48 */

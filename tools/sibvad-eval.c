@@ -22,7 +22,6 @@
 #include "protocol.h"
 #include "sibvad.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -30,9 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -583,10 +579,7 @@ int main(int argc, char **argv)
     SibvadProtocol chosen;
     if (sibvad_protocol_preset(&chosen, protocol_name, 0, 4, &err) < 0)
         return usage_error("%s", err.msg);
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    openblas_set_num_threads(threads);
+    sibvad_set_threads(threads);
     const gint64 t_start = g_get_monotonic_time();
 
     /* model */

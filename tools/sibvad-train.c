@@ -13,14 +13,10 @@
 #include "sibvad.h"
 #include "trainer.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static char *preset = NULL, *config_path = NULL, *dataset = NULL, *out = NULL, *resume = NULL;
 static char *ckpt_path = NULL, *log_path = NULL, *semantic_dir = NULL, *cache_dir = NULL, *save_dtype = NULL;
@@ -81,10 +77,7 @@ int main(int argc, char **argv)
         return fail("--save-dtype must be f32, f16 or bf16", NULL);
     if (threads < 1 || batch < 1 || holdout < 0 || holdout >= 0.9)
         return fail("--threads and --batch must be positive and --holdout in [0, 0.9)", NULL);
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    openblas_set_num_threads(threads);
+    sibvad_set_threads(threads);
 
     /* model: a checkpoint, or a new one from a preset or config */
     sibvad_model *m = NULL;
