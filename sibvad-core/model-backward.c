@@ -8,8 +8,6 @@
 
 #include <string.h>
 
-void sibvad_model_sffm_dims(const sibvad_model *m, sibvad_sffm_dims *s, int B);
-
 int sibvad_model_backward(sibvad_model *m, sibvad_error *err)
 {
     if (!m || !m->act_mem || m->B == 0)
@@ -58,7 +56,7 @@ int sibvad_model_backward(sibvad_model *m, sibvad_error *err)
     /* decoder */
     sibvad_layernorm_backward(d->de_x[c->de_depth], g->de_norm_w, g->de_norm_b, d->de_norm,
                               a->de_x[c->de_depth], w->de_norm_w, a->de_norm_mean, a->de_norm_rstd, B * N2, D);
-    vd.Bi = B; vd.N = N2; vd.D = D; vd.H = c->de_heads; vd.F = D * c->de_mlp_ratio; vd.eps = 1e-5f;
+    sibvad_model_vit_dims(m, SIBVAD_STACK_DECODER, B, &vd);
     sibvad_sffm_dims sd;
     sibvad_model_sffm_dims(m, &sd, B);
     for (int l = c->de_depth - 1; l >= 0; l--) {
@@ -93,7 +91,7 @@ int sibvad_model_backward(sibvad_model *m, sibvad_error *err)
     sibvad_linear_backward(d->mo_cat, g->frame_diff_project.w, g->frame_diff_project.b, d->motion, a->mo_cat,
                            w->frame_diff_project.w, B * N1, (T - 1) * Dm, D);
     sibvad_interleave_frames_backward(d->mo_x[c->mo_depth], d->mo_cat, B, T - 1, N1, Dm);
-    vd.Bi = Bm; vd.N = N1; vd.D = Dm; vd.H = c->mo_heads; vd.F = Dm * c->mo_mlp_ratio; vd.eps = 1e-5f;
+    sibvad_model_vit_dims(m, SIBVAD_STACK_MOTION, B, &vd);
     for (int l = c->mo_depth - 1; l >= 0; l--)
         sibvad_vit_block_backward(d->mo_x[l], &g->mo[l], &m->s.mo, d->mo_x[l + 1], &a->mo_cache[l],
                                   a->mo_x[l], &w->mo[l], &vd);
@@ -114,7 +112,7 @@ int sibvad_model_backward(sibvad_model *m, sibvad_error *err)
         return 0;
 
     /* backbone */
-    vd.Bi = Bi; vd.N = N1; vd.D = W; vd.H = c->bb_heads; vd.F = c->bb_mlp; vd.eps = c->bb_ln_eps;
+    sibvad_model_vit_dims(m, SIBVAD_STACK_BACKBONE, B, &vd);
     for (int l = c->bb_depth - 1; l >= 0; l--)
         sibvad_vit_block_backward(d->bb_x[l], &g->bb[l], &m->s.bb, d->bb_x[l + 1], &a->bb_cache[l],
                                   a->bb_x[l], &w->bb[l], &vd);

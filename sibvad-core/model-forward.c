@@ -15,14 +15,24 @@
 #include <math.h>
 #include <string.h>
 
-static void vit_dims(sibvad_vit_dims *v, int Bi, int N, int D, int H, int F, float eps)
+void sibvad_model_vit_dims(const sibvad_model *m, sibvad_stack stack, int B, sibvad_vit_dims *v)
 {
-    v->Bi = Bi;
-    v->N = N;
-    v->D = D;
-    v->H = H;
-    v->F = F;
-    v->eps = eps;
+    const sibvad_config *c = &m->cfg;
+    const int T = c->frames_in;
+    v->eps = 1e-5f;
+    switch (stack) {
+    case SIBVAD_STACK_BACKBONE: /* every input frame */
+        v->Bi = B * T, v->N = m->N1, v->D = c->bb_width, v->H = c->bb_heads, v->F = c->bb_mlp;
+        v->eps = c->bb_ln_eps;
+        break;
+    case SIBVAD_STACK_MOTION:   /* every frame difference */
+        v->Bi = B * (T - 1), v->N = m->N1, v->D = c->mo_width, v->H = c->mo_heads;
+        v->F = c->mo_width * c->mo_mlp_ratio;
+        break;
+    case SIBVAD_STACK_DECODER:  /* [semantic, CLS, patches] */
+        v->Bi = B, v->N = m->N2, v->D = c->d_model, v->H = c->de_heads, v->F = c->d_model * c->de_mlp_ratio;
+        break;
+    }
 }
 
 void sibvad_model_sffm_dims(const sibvad_model *m, sibvad_sffm_dims *s, int B)
@@ -75,7 +85,7 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
     /* 1. backbone on every input frame */
     sibvad_patch_embed_forward(a->bb_x[0], a->bb_cols, frames, w->bb_patch_w, w->bb_patch_b, w->bb_cls,
                                w->bb_pos, Bi, C, Hh, Ww, p, W);
-    vit_dims(&vd, Bi, N1, W, c->bb_heads, c->bb_mlp, c->bb_ln_eps);
+    sibvad_model_vit_dims(m, SIBVAD_STACK_BACKBONE, B, &vd);
     for (int l = 0; l < c->bb_depth; l++)
         sibvad_vit_block_forward(a->bb_x[l + 1], &a->bb_cache[l], a->bb_x[l], &w->bb[l], &vd);
 
@@ -103,7 +113,7 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
         }
     sibvad_patch_embed_forward(a->mo_x[0], a->mo_cols, a->diffs, w->mo_patch_w, w->mo_patch_b, w->mo_cls,
                                w->mo_pos, Bm, C, Hh, Ww, p, Dm);
-    vit_dims(&vd, Bm, N1, Dm, c->mo_heads, Dm * c->mo_mlp_ratio, 1e-5f);
+    sibvad_model_vit_dims(m, SIBVAD_STACK_MOTION, B, &vd);
     for (int l = 0; l < c->mo_depth; l++)
         sibvad_vit_block_forward(a->mo_x[l + 1], &a->mo_cache[l], a->mo_x[l], &w->mo[l], &vd);
     sibvad_interleave_frames(a->mo_cat, a->mo_x[c->mo_depth], B, T - 1, N1, Dm);
@@ -134,7 +144,7 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
     }
 
     /* 8. decoder layers: ViT block then SFFM (no residual around the SFFM) */
-    vit_dims(&vd, B, N2, D, c->de_heads, D * c->de_mlp_ratio, 1e-5f);
+    sibvad_model_vit_dims(m, SIBVAD_STACK_DECODER, B, &vd);
     sibvad_sffm_dims sd;
     sibvad_model_sffm_dims(m, &sd, B);
     for (int l = 0; l < c->de_depth; l++) {

@@ -105,6 +105,12 @@ struct sibvad_model {
     sibvad_losses losses;
 };
 
+/* The sizes of a ViT stack's blocks and of the SFFMs for a batch of B clips
+ * (forward and backward use the same). */
+typedef enum { SIBVAD_STACK_BACKBONE, SIBVAD_STACK_MOTION, SIBVAD_STACK_DECODER } sibvad_stack;
+void sibvad_model_vit_dims(const sibvad_model *m, sibvad_stack stack, int B, sibvad_vit_dims *v);
+void sibvad_model_sffm_dims(const sibvad_model *m, sibvad_sffm_dims *s, int B);
+
 /* Adam's moment buffers of trainable tensor i (NULL for others). */
 float *sibvad_model_moment(sibvad_model *m, int i, int which);
 void sibvad_model_set_adam_step(sibvad_model *m, int t);
