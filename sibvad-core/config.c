@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+const float SIBVAD_PIXEL_MEAN[3] = {0.485f, 0.456f, 0.406f};
+const float SIBVAD_PIXEL_STD[3] = {0.229f, 0.224f, 0.225f};
+
 int sibvad_fail(sibvad_error *err, const char *fmt, ...)
 {
     if (err) {

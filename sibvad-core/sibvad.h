@@ -174,6 +174,12 @@ float sibvad_calibrated_score(const sibvad_calibration *c, float visual, float s
 void sibvad_model_set_calibration(sibvad_model *m, const sibvad_calibration *c);
 const sibvad_calibration *sibvad_model_calibration(const sibvad_model *m);
 
+/* The input normalisation of the spec (ImageNet statistics): a pixel x in
+ * [0, 1] of channel c enters the model as (x - MEAN[c]) / STD[c]; a grey
+ * source uses channel 0's (or is replicated to 3 channels). */
+extern const float SIBVAD_PIXEL_MEAN[3];
+extern const float SIBVAD_PIXEL_STD[3];
+
 /* CPU threads for the core's parallel loops and matrix products. */
 void sibvad_set_threads(int n);
 

@@ -27,8 +27,6 @@
 #define TRAIN_FRAMES 90
 #define TEST_FRAMES 120
 
-static const float MEAN[3] = {0.485f, 0.456f, 0.406f}, STD[3] = {0.229f, 0.224f, 0.225f};
-
 static double now(void)
 {
     struct timespec ts;
@@ -42,7 +40,7 @@ static void normalise(float *f, int frames, int C)
         for (int c = 0; c < C; c++) {
             float *p = f + ((size_t)t * C + c) * H * W;
             for (int i = 0; i < H * W; i++)
-                p[i] = (p[i] - MEAN[c]) / STD[c];
+                p[i] = (p[i] - SIBVAD_PIXEL_MEAN[c]) / SIBVAD_PIXEL_STD[c];
         }
 }
 
@@ -185,7 +183,7 @@ int main(int argc, char **argv)
                 write_pgm(out, "frame.pgm", raw + (size_t)t * img, 0, 1);
                 float pr[H * W];
                 for (int i = 0; i < H * W; i++)
-                    pr[i] = sibvad_model_prediction(m)[i] * STD[0] + MEAN[0];
+                    pr[i] = sibvad_model_prediction(m)[i] * SIBVAD_PIXEL_STD[0] + SIBVAD_PIXEL_MEAN[0];
                 write_pgm(out, "prediction.pgm", pr, 0, 1);
                 float hi = 1e-6f;
                 for (int i = 0; i < H * W; i++)

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE /* st_mtim */
 #endif
 #include "dataset.h"
+#include "sibvad.h"
 #include "labels.h"
 #include "npy.h"
 #include "video-reader.h"
@@ -687,7 +688,7 @@ gboolean sibvad_videoset_load_semantic(SibvadVideoSet *set, const char *dir, GEr
 void sibvad_video_frame_normalised(const SibvadVideoSet *set, const SibvadVideo *v, int t, int out_channels,
                                    float *dst)
 {
-    static const float mean[3] = { 0.485f, 0.456f, 0.406f }, std[3] = { 0.229f, 0.224f, 0.225f };
+    const float *mean = SIBVAD_PIXEL_MEAN, *std = SIBVAD_PIXEL_STD;
     const size_t plane = (size_t)set->width * (size_t)set->height;
     const int C = set->channels;
     const uint8_t *src = v->pixels + (size_t)t * (size_t)C * plane;

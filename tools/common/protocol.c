@@ -13,8 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-const float SIBVAD_PIXEL_MEAN[3] = {0.485f, 0.456f, 0.406f};
-const float SIBVAD_PIXEL_STD[3] = {0.229f, 0.224f, 0.225f};
 
 /* ---- per-frame errors ------------------------------------------------- */
 

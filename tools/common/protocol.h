@@ -19,10 +19,7 @@
 extern "C" {
 #endif
 
-/* ImageNet statistics the frames are normalised with: x' = (x/255 - mean_c) / std_c.
- * A one-channel model uses channel 0 (the dataset layer's convention). */
-extern const float SIBVAD_PIXEL_MEAN[3];
-extern const float SIBVAD_PIXEL_STD[3];
+/* Frames are normalised with SIBVAD_PIXEL_MEAN / SIBVAD_PIXEL_STD (sibvad.h). */
 
 /* PSNR is capped here (reached when the pixel-scale MSE is <= 1e-10). */
 #define SIBVAD_PSNR_MAX 100.0
