@@ -384,14 +384,10 @@ fail:
 
 SibvadMatFile *sibvad_mat_load(const char *path, GError **error)
 {
-    gchar *buf = NULL;
     gsize n = 0;
-    GError *e = NULL;
-    if (!g_file_get_contents(path, &buf, &n, &e)) {
-        g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_IO, "%s", e->message);
-        g_error_free(e);
+    gchar *buf = sibvad_data_read_file(path, &n, error);
+    if (!buf)
         return NULL;
-    }
     SibvadMatFile *f = sibvad_mat_parse(buf, n, path, error);
     g_free(buf);
     return f;

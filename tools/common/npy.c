@@ -266,16 +266,24 @@ SibvadNpy *sibvad_npy_parse(const void *bytes, size_t n, const char *name, GErro
     return parse_owned(buf, n, name, error);
 }
 
-SibvadNpy *sibvad_npy_load(const char *path, GError **error)
+gchar *sibvad_data_read_file(const char *path, gsize *n, GError **error)
 {
     gchar *buf = NULL;
-    gsize n = 0;
     GError *e = NULL;
-    if (!g_file_get_contents(path, &buf, &n, &e)) {
+    if (!g_file_get_contents(path, &buf, n, &e)) {
         g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_IO, "%s", e->message);
         g_error_free(e);
         return NULL;
     }
+    return buf;
+}
+
+SibvadNpy *sibvad_npy_load(const char *path, GError **error)
+{
+    gsize n = 0;
+    gchar *buf = sibvad_data_read_file(path, &n, error);
+    if (!buf)
+        return NULL;
     return parse_owned((uint8_t *)buf, n, path, error);
 }
 

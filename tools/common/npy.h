@@ -38,6 +38,9 @@ typedef struct {
 } SibvadNpy;
 
 /* Read and check a .npy file; the message of a failure names the file. */
+/* A whole file in memory (g_free it), with an IO error in SIBVAD_DATA_ERROR. */
+gchar *sibvad_data_read_file(const char *path, gsize *n, GError **error);
+
 SibvadNpy *sibvad_npy_load(const char *path, GError **error);
 /* The same from bytes in memory (copied); name is used in messages. */
 SibvadNpy *sibvad_npy_parse(const void *bytes, size_t n, const char *name, GError **error);
