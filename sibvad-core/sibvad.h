@@ -180,6 +180,47 @@ const sibvad_calibration *sibvad_model_calibration(const sibvad_model *m);
 extern const float SIBVAD_PIXEL_MEAN[3];
 extern const float SIBVAD_PIXEL_STD[3];
 
+/* ---- Streaming inference: one frame at a time ---------------------------
+ * A stream scores a live sequence. Each pushed frame is the target of the
+ * clip made of the frames_in (T) frames pushed before it, so the first T
+ * frames of a stream (and of a stream after sibvad_stream_reset: a flush or a
+ * gap) are warming up and get no score. A stream keeps the per-frame work
+ * (the backbone on each frame, the motion encoder on each frame difference)
+ * in a ring of T entries and reuses it across the overlapping clips. Its
+ * results equal sibvad_model_forward + sibvad_model_scores on the same clip
+ * (up to float rounding). A stream has its own buffers: several streams may
+ * share one model (the model must stay alive and unchanged while they do). */
+typedef struct sibvad_stream sibvad_stream;
+
+typedef struct sibvad_stream_result {
+    int scored;              /* 1: this frame was scored; 0: warming up */
+    int warmup_left;         /* frames still to push before the first score (0 once scoring) */
+    float visual;            /* e_v: mean over C,H,W of (frame - prediction)^2, normalised space */
+    float semantic;          /* e_s: 1 - cos(f_text, f_hat); 0 without semantic input */
+    const float *error_map;  /* (H, W) mean over C of the squared error; NULL when not scored */
+    const float *prediction; /* (C, H, W) the predicted frame, normalised; NULL when not scored */
+} sibvad_stream_result;     /* pointers stay valid until the next push, reset or free */
+
+sibvad_stream *sibvad_stream_new(const sibvad_model *m, sibvad_error *err);
+void sibvad_stream_free(sibvad_stream *s);
+/* Forget every frame: the next T frames warm up again. */
+void sibvad_stream_reset(sibvad_stream *s);
+/* Push one normalised frame (C, H, W) at the model's size. semantic: the
+ * caption embedding (sem_dim) of the clip that precedes this frame, or NULL. */
+int sibvad_stream_push(sibvad_stream *s, const float *frame, const float *semantic,
+                       sibvad_stream_result *res, sibvad_error *err);
+/* Frames pushed since creation or the last reset. */
+long long sibvad_stream_frames(const sibvad_stream *s);
+
+/* Convert an 8-bit interleaved image at the model's size (channels 1 or 3,
+ * rows of `stride` bytes) to the model's normalised planar input (C, H, W).
+ * A grey image (channels 1) is replicated when the model has 3 channels; a
+ * colour image is reduced to BT.601 luma when the model has 1. The arithmetic
+ * is the dataset reader's, so a live frame enters the model exactly as the
+ * same frame read by sibvad-train and sibvad-eval. */
+int sibvad_normalise_u8(const sibvad_config *cfg, const uint8_t *pixels, int channels, size_t stride,
+                        float *out, sibvad_error *err);
+
 /* CPU threads for the core's parallel loops and matrix products. */
 void sibvad_set_threads(int n);
 
