@@ -1,5 +1,12 @@
 /* model-forward.c: the forward pass of SIB-VAD (spec sections 3-6) and the scores.
  *
+ * Two stages, shared by the batch forward and the streams (stream.c): stage 1
+ * per frame (backbone, visual_project) and per frame difference (motion
+ * encoder); stage 2 per clip (everything else), reading stage 1's features
+ * from rings. The batch forward runs stage 1 on all B*T frames and B*(T-1)
+ * differences, then stage 2 on the B clips; its activations are what the
+ * backward pass (model-backward.c) reads.
+ *
  *   frames (B,T,C,H,W) -> backbone per frame: taps bb_x[0] (patch_embed) and bb_x[depth] (visual)
  *   visual   = temporal_project(interleave_T(visual_project(bb_x[depth])))     (B,N1,D)
  *   skip     = patch_emb_project(bb_x[0] of frame T-1)                         (B,N1,D)
@@ -49,88 +56,86 @@ void sibvad_model_sffm_dims(const sibvad_model *m, sibvad_sffm_dims *s, int B)
     s->alpha = c->sffm_alpha;
 }
 
-int sibvad_model_forward(sibvad_model *m, const float *frames, const float *target,
-                         const float *semantic, int B, sibvad_error *err)
+/* Stage 1: the backbone on n frames and the visual projection of each. */
+void sibvad_forward_frames(const sibvad_model *m, sibvad_acts *a, float *vis_out, const float *frames, int n)
 {
-    if (!m || !frames)
-        return sibvad_fail(err, "forward: NULL model or frames");
-    if (!m->act_mem)
-        return sibvad_fail(err, "forward: call sibvad_model_prepare() first");
-    if (B < 1 || B > m->max_batch)
-        return sibvad_fail(err, "forward: batch %d outside 1..%d (the prepared size)", B, m->max_batch);
     const sibvad_config *c = &m->cfg;
-    sibvad_acts *a = &m->a;
+    const sibvad_weights *w = &m->w;
+    sibvad_vit_dims vd;
+    sibvad_patch_embed_forward(a->bb_x[0], a->bb_cols, frames, w->bb_patch_w, w->bb_patch_b, w->bb_cls,
+                               w->bb_pos, n, c->channels, c->img_h, c->img_w, c->patch, c->bb_width);
+    sibvad_model_vit_dims(m, SIBVAD_STACK_BACKBONE, 1, &vd);
+    vd.Bi = n; /* images, not clips */
+    for (int l = 0; l < c->bb_depth; l++)
+        sibvad_vit_block_forward(a->bb_x[l + 1], &a->bb_cache[l], a->bb_x[l], &w->bb[l], &vd);
+    sibvad_linear_forward(vis_out, a->bb_x[c->bb_depth], w->visual_project.w, w->visual_project.b,
+                          n * m->N1, c->bb_width, c->d_model);
+}
+
+/* Stage 1: the motion encoder (one, shared) on n frame differences. */
+void sibvad_forward_diffs(const sibvad_model *m, sibvad_acts *a, const float *diffs, int n)
+{
+    const sibvad_config *c = &m->cfg;
+    const sibvad_weights *w = &m->w;
+    sibvad_vit_dims vd;
+    sibvad_patch_embed_forward(a->mo_x[0], a->mo_cols, diffs, w->mo_patch_w, w->mo_patch_b, w->mo_cls,
+                               w->mo_pos, n, c->channels, c->img_h, c->img_w, c->patch, c->mo_width);
+    sibvad_model_vit_dims(m, SIBVAD_STACK_MOTION, 1, &vd);
+    vd.Bi = n; /* differences, not clips */
+    for (int l = 0; l < c->mo_depth; l++)
+        sibvad_vit_block_forward(a->mo_x[l + 1], &a->mo_cache[l], a->mo_x[l], &w->mo[l], &vd);
+}
+
+/* Stage 2: B clips from their frames' features. */
+void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_clip_in *in, int B,
+                          sibvad_losses *losses)
+{
+    const sibvad_config *c = &m->cfg;
     const sibvad_weights *w = &m->w;
     const int T = c->frames_in, C = c->channels, Hh = c->img_h, Ww = c->img_w, p = c->patch;
     const int Np = m->Np, N1 = m->N1, N2 = m->N2, W = c->bb_width, D = c->d_model, Dm = c->mo_width;
-    const int S = c->sem_dim, Bi = B * T, Bm = B * (T - 1);
+    const int S = c->sem_dim;
     const size_t img = (size_t)C * Hh * Ww;
     sibvad_vit_dims vd;
 
-    m->B = B;
-    m->has_target = target != NULL;
-    m->has_sem = semantic != NULL;
-    memset(&m->losses, 0, sizeof m->losses);
-
+    memset(losses, 0, sizeof *losses);
     /* inputs kept for the losses and backward */
     for (int b = 0; b < B; b++)
-        memcpy(a->prev + b * img, frames + ((size_t)b * T + T - 1) * img, sizeof(float) * img);
-    if (target)
-        memcpy(a->target, target, sizeof(float) * B * img);
-    if (semantic)
-        memcpy(a->sem_in, semantic, sizeof(float) * B * S);
+        memcpy(a->prev + b * img, in->last + b * in->last_stride, sizeof(float) * img);
+    if (in->target)
+        memcpy(a->target, in->target, sizeof(float) * B * img);
+    if (in->semantic)
+        memcpy(a->sem_in, in->semantic, sizeof(float) * B * S);
     else
         memset(a->sem_in, 0, sizeof(float) * B * S);
 
-    /* 1. backbone on every input frame */
-    sibvad_patch_embed_forward(a->bb_x[0], a->bb_cols, frames, w->bb_patch_w, w->bb_patch_b, w->bb_cls,
-                               w->bb_pos, Bi, C, Hh, Ww, p, W);
-    sibvad_model_vit_dims(m, SIBVAD_STACK_BACKBONE, B, &vd);
-    for (int l = 0; l < c->bb_depth; l++)
-        sibvad_vit_block_forward(a->bb_x[l + 1], &a->bb_cache[l], a->bb_x[l], &w->bb[l], &vd);
-
-    /* 2. visual stream */
-    sibvad_linear_forward(a->vis_proj, a->bb_x[c->bb_depth], w->visual_project.w, w->visual_project.b,
-                          Bi * N1, W, D);
-    sibvad_interleave_frames(a->vis_cat, a->vis_proj, B, T, N1, D);
+    /* 1. visual stream: the T frames' projections side by side */
+    sibvad_gather_frames(a->vis_cat, in->vis, B, T, N1, D, in->vis_first);
     sibvad_linear_forward(a->visual, a->vis_cat, w->temporal_project.w, w->temporal_project.b,
                           B * N1, T * D, D);
 
-    /* 3. skip stream: the last input frame's patch_embed tap */
+    /* 2. skip stream: the last input frame's patch_embed tap */
     for (int b = 0; b < B; b++)
-        memcpy(a->skip_in + (size_t)b * N1 * W, a->bb_x[0] + ((size_t)b * T + T - 1) * N1 * W,
-               sizeof(float) * N1 * W);
+        memcpy(a->skip_in + (size_t)b * N1 * W, in->tap + b * in->tap_stride, sizeof(float) * N1 * W);
     sibvad_linear_forward(a->skip, a->skip_in, w->patch_emb_project.w, w->patch_emb_project.b,
                           B * N1, W, D);
 
-    /* 4. motion stream: one encoder shared by the T-1 frame differences */
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T - 1; t++) {
-            const float *f0 = frames + ((size_t)b * T + t) * img, *f1 = f0 + img;
-            float *dst = a->diffs + ((size_t)b * (T - 1) + t) * img;
-            for (size_t i = 0; i < img; i++)
-                dst[i] = f1[i] - f0[i];
-        }
-    sibvad_patch_embed_forward(a->mo_x[0], a->mo_cols, a->diffs, w->mo_patch_w, w->mo_patch_b, w->mo_cls,
-                               w->mo_pos, Bm, C, Hh, Ww, p, Dm);
-    sibvad_model_vit_dims(m, SIBVAD_STACK_MOTION, B, &vd);
-    for (int l = 0; l < c->mo_depth; l++)
-        sibvad_vit_block_forward(a->mo_x[l + 1], &a->mo_cache[l], a->mo_x[l], &w->mo[l], &vd);
-    sibvad_interleave_frames(a->mo_cat, a->mo_x[c->mo_depth], B, T - 1, N1, Dm);
+    /* 3. motion stream: the T-1 differences' encodings side by side */
+    sibvad_gather_frames(a->mo_cat, in->mo, B, T - 1, N1, Dm, in->mo_first);
     sibvad_linear_forward(a->motion, a->mo_cat, w->frame_diff_project.w, w->frame_diff_project.b,
                           B * N1, (T - 1) * Dm, D);
 
-    /* 5. semantic token */
+    /* 4. semantic token */
     sibvad_linear_forward(a->semantic, a->sem_in, w->text_project.w, w->text_project.b, B, S, D);
 
-    /* 6. joint cross-attention fusion */
+    /* 5. joint cross-attention fusion */
     memcpy(a->fu_x[0], a->visual, sizeof(float) * B * N1 * D);
     sibvad_fusion_dims fd = {B, N1, D, c->fu_heads, D * c->fu_ffn_ratio};
     for (int l = 0; l < c->fu_depth; l++)
         sibvad_fusion_block_forward(a->fu_x[l + 1], &a->fu_cache[l], a->fu_x[l], a->semantic, a->motion,
                                     &w->fu[l], &fd);
 
-    /* 7. decoder input: [semantic; rgb_project([fused, motion])] + pos */
+    /* 6. decoder input: [semantic; rgb_project([fused, motion])] + pos */
     sibvad_concat_channels(a->dec_cat, a->fu_x[c->fu_depth], D, a->motion, D, B * N1);
     sibvad_linear_forward(a->rgb_h, a->dec_cat, w->rgb0.w, w->rgb0.b, B * N1, 2 * D, c->rgb_hidden);
     sibvad_gelu_forward(a->rgb_a, a->rgb_h, (size_t)B * N1 * c->rgb_hidden);
@@ -143,20 +148,20 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
             x0[i] += w->de_pos[i];
     }
 
-    /* 8. decoder layers: ViT block then SFFM (no residual around the SFFM) */
+    /* 7. decoder layers: ViT block then SFFM (no residual around the SFFM) */
     sibvad_model_vit_dims(m, SIBVAD_STACK_DECODER, B, &vd);
     sibvad_sffm_dims sd;
     sibvad_model_sffm_dims(m, &sd, B);
     for (int l = 0; l < c->de_depth; l++) {
         sibvad_vit_block_forward(a->de_blk[l], &a->de_cache[l], a->de_x[l], &w->de[l], &vd);
         sibvad_sffm_forward(a->de_x[l + 1], &a->sffm_cache[l], a->de_blk[l], &w->sffm[l], &sd);
-        m->losses.balance += a->sffm_cache[l].balance;
+        losses->balance += a->sffm_cache[l].balance;
     }
     sibvad_layernorm_forward(a->de_norm, a->de_norm_mean, a->de_norm_rstd, a->de_x[c->de_depth],
                              w->de_norm_w, w->de_norm_b, B * N2, D, 1e-5f);
 
-    /* 9. semantic head (token 0) */
-    if (semantic) {
+    /* 8. semantic head (token 0) */
+    if (in->semantic) {
         for (int b = 0; b < B; b++)
             memcpy(a->sem_tok + (size_t)b * D, a->de_norm + (size_t)b * N2 * D, sizeof(float) * D);
         sibvad_linear_forward(a->sem_h, a->sem_tok, w->sem0.w, w->sem0.b, B, D, c->sem_hidden);
@@ -164,7 +169,7 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
         sibvad_linear_forward(a->sem_pred, a->sem_a, w->sem2.w, w->sem2.b, B, c->sem_hidden, S);
     }
 
-    /* 10. pixel head: patch tokens (2..) with the skip stream (CLS dropped) */
+    /* 9. pixel head: patch tokens (2..) with the skip stream (CLS dropped) */
     for (int b = 0; b < B; b++)
         sibvad_concat_channels(a->pix_in + (size_t)b * Np * 2 * D, a->de_norm + ((size_t)b * N2 + 2) * D, D,
                                a->skip + ((size_t)b * N1 + 1) * D, D, Np);
@@ -174,31 +179,64 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
     sibvad_leakyrelu_forward(a->act1, a->conv1, (size_t)B * img, 0.01f);
     sibvad_conv2d_forward(a->pred, a->act1, w->conv1_w, w->conv1_b, B, C, C, Hh, Ww, 1);
 
-    /* 11. losses */
-    if (target) {
+    /* 10. losses */
+    if (in->target) {
         const size_t n = (size_t)B * img;
-        m->losses.pred = sibvad_mse_forward(a->pred, a->target, n);
-        m->losses.motion = sibvad_motion_loss_forward(a->pred, a->target, a->prev, n);
-        if (semantic)
-            m->losses.sem = sibvad_cosine_loss_forward(a->sem_pred, a->sem_in, B, S);
-        m->losses.total = c->w_pred * m->losses.pred + c->w_sem * m->losses.sem +
-                          c->w_motion * m->losses.motion + m->losses.balance;
+        losses->pred = sibvad_mse_forward(a->pred, a->target, n);
+        losses->motion = sibvad_motion_loss_forward(a->pred, a->target, a->prev, n);
+        if (in->semantic)
+            losses->sem = sibvad_cosine_loss_forward(a->sem_pred, a->sem_in, B, S);
+        losses->total = c->w_pred * losses->pred + c->w_sem * losses->sem + c->w_motion * losses->motion +
+                        losses->balance;
     }
+}
+
+int sibvad_model_forward(sibvad_model *m, const float *frames, const float *target,
+                         const float *semantic, int B, sibvad_error *err)
+{
+    if (!m || !frames)
+        return sibvad_fail(err, "forward: NULL model or frames");
+    if (!m->act_mem)
+        return sibvad_fail(err, "forward: call sibvad_model_prepare() first");
+    if (B < 1 || B > m->max_batch)
+        return sibvad_fail(err, "forward: batch %d outside 1..%d (the prepared size)", B, m->max_batch);
+    const sibvad_config *c = &m->cfg;
+    sibvad_acts *a = &m->a;
+    const int T = c->frames_in;
+    const size_t img = (size_t)c->channels * c->img_h * c->img_w, tap = (size_t)m->N1 * c->bb_width;
+
+    m->B = B;
+    m->has_target = target != NULL;
+    m->has_sem = semantic != NULL;
+
+    /* stage 1: every input frame, every difference D_t = I_t+1 - I_t of each clip */
+    sibvad_forward_frames(m, a, a->vis_proj, frames, B * T);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T - 1; t++) {
+            const float *f0 = frames + ((size_t)b * T + t) * img;
+            sibvad_sub(a->diffs + ((size_t)b * (T - 1) + t) * img, f0 + img, f0, img);
+        }
+    sibvad_forward_diffs(m, a, a->diffs, B * (T - 1));
+
+    /* stage 2: the clips, their features in a row */
+    const sibvad_clip_in in = {
+        .vis = a->vis_proj, .vis_first = 0,
+        .mo = a->mo_x[c->mo_depth], .mo_first = 0,
+        .tap = a->bb_x[0] + (size_t)(T - 1) * tap, .tap_stride = (size_t)T * tap,
+        .last = frames + (size_t)(T - 1) * img, .last_stride = (size_t)T * img,
+        .target = target, .semantic = semantic,
+    };
+    sibvad_forward_clips(m, a, &in, B, &m->losses);
     return 0;
 }
 
-int sibvad_model_scores(const sibvad_model *m, float *visual, float *semantic, float *error_map,
-                        sibvad_error *err)
+void sibvad_acts_scores(const sibvad_config *c, const sibvad_acts *a, int B, int has_sem, float *visual,
+                        float *semantic, float *error_map)
 {
-    if (!m || !m->act_mem || m->B == 0)
-        return sibvad_fail(err, "scores: no forward pass has run");
-    if (!m->has_target)
-        return sibvad_fail(err, "scores: the last forward pass had no target frame");
-    const sibvad_config *c = &m->cfg;
     const int C = c->channels;
     const size_t HW = (size_t)c->img_h * c->img_w;
-    for (int b = 0; b < m->B; b++) {
-        const float *p = m->a.pred + (size_t)b * C * HW, *t = m->a.target + (size_t)b * C * HW;
+    for (int b = 0; b < B; b++) {
+        const float *p = a->pred + (size_t)b * C * HW, *t = a->target + (size_t)b * C * HW;
         double s = 0.0;
         for (size_t i = 0; i < HW; i++) {
             float e = 0.0f;
@@ -214,10 +252,20 @@ int sibvad_model_scores(const sibvad_model *m, float *visual, float *semantic, f
             visual[b] = (float)(s / ((double)C * HW));
     }
     if (semantic) {
-        if (m->has_sem)
-            sibvad_cosine_distance(semantic, m->a.sem_pred, m->a.sem_in, m->B, c->sem_dim);
+        if (has_sem)
+            sibvad_cosine_distance(semantic, a->sem_pred, a->sem_in, B, c->sem_dim);
         else
-            memset(semantic, 0, sizeof(float) * m->B);
+            memset(semantic, 0, sizeof(float) * B);
     }
+}
+
+int sibvad_model_scores(const sibvad_model *m, float *visual, float *semantic, float *error_map,
+                        sibvad_error *err)
+{
+    if (!m || !m->act_mem || m->B == 0)
+        return sibvad_fail(err, "scores: no forward pass has run");
+    if (!m->has_target)
+        return sibvad_fail(err, "scores: the last forward pass had no target frame");
+    sibvad_acts_scores(&m->cfg, &m->a, m->B, m->has_sem, visual, semantic, error_map);
     return 0;
 }

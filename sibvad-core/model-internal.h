@@ -111,6 +111,48 @@ typedef enum { SIBVAD_STACK_BACKBONE, SIBVAD_STACK_MOTION, SIBVAD_STACK_DECODER 
 void sibvad_model_vit_dims(const sibvad_model *m, sibvad_stack stack, int B, sibvad_vit_dims *v);
 void sibvad_model_sffm_dims(const sibvad_model *m, sibvad_sffm_dims *s, int B);
 
+/* ---- The forward pass in two stages (model-forward.c) ----
+ * Stage 1, per frame: the backbone on each frame and the motion encoder on each
+ * frame difference. Stage 2, per clip: everything else, reading stage 1's
+ * features from rings, so that the batch forward (features in a row, first = 0)
+ * and a stream (features of its last frames in rings of T and T-1 entries) run
+ * the same code. Both read the model's weights only: several activation sets
+ * (streams) may run on one model at once. */
+typedef struct sibvad_clip_in {
+    const float *vis;       /* (B, T, N1, D) visual_project of each input frame: ring of T entries */
+    int vis_first;          /*   clip frame t is entry (vis_first + t) % T */
+    const float *mo;        /* (B, T-1, N1, Dm) motion encoder output of each difference: ring of T-1 */
+    int mo_first;           /*   clip difference t (frame t+1 - frame t) is entry (mo_first + t) % (T-1) */
+    const float *tap;       /* (N1, W) patch_embed tap of clip b's last input frame at tap + b * tap_stride */
+    size_t tap_stride;
+    const float *last;      /* (C, H, W) clip b's last input frame at last + b * last_stride (motion loss) */
+    size_t last_stride;
+    const float *target;    /* (B, C, H, W) target frames, or NULL (no losses) */
+    const float *semantic;  /* (B, S) caption embeddings, or NULL */
+} sibvad_clip_in;
+
+/* Stage 1: the backbone on n frames (n, C, H, W): a->bb_x[0] the patch_embed tap,
+ * a->bb_x[bb_depth] the visual tap, vis_out (n, N1, D) = visual_project(visual tap). */
+void sibvad_forward_frames(const sibvad_model *m, sibvad_acts *a, float *vis_out, const float *frames, int n);
+/* Stage 1: the motion encoder on n frame differences (n, C, H, W): a->mo_x[mo_depth] (n, N1, Dm). */
+void sibvad_forward_diffs(const sibvad_model *m, sibvad_acts *a, const float *diffs, int n);
+/* Stage 2 on B clips: streams, fusion, decoder, heads into a (a->pred, a->sem_pred; a->target,
+ * a->prev and a->sem_in get copies of the inputs) and, with a target, the losses. It writes
+ * none of stage 1's buffers (bb_*, mo_*, diffs, vis_proj): a stream keeps its newest frame's
+ * patch_embed tap in a->bb_x[0] from one push to the next. */
+void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_clip_in *in, int B,
+                          sibvad_losses *losses);
+/* The scores of B clips from stage 2's activations (see sibvad_model_scores). */
+void sibvad_acts_scores(const sibvad_config *c, const sibvad_acts *a, int B, int has_sem, float *visual,
+                        float *semantic, float *error_map);
+
+/* Inference activations outside the model (model-memory.c): stage 2 for `clips`
+ * clips, stage 1 for `frames` frames and `diffs` differences, in one allocation
+ * (*mem), carved by the layout that sibvad_model_prepare uses. */
+int sibvad_acts_create(const sibvad_model *m, sibvad_acts *a, float **mem, int clips, int frames, int diffs,
+                       sibvad_error *err);
+void sibvad_acts_destroy(sibvad_acts *a, float *mem);
+
 /* Adam's moment buffers of trainable tensor i (NULL for others). */
 float *sibvad_model_moment(sibvad_model *m, int i, int which);
 void sibvad_model_set_adam_step(sibvad_model *m, int t);

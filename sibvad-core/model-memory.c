@@ -1,4 +1,5 @@
-/* model-memory.c: the activation memory of a model, carved at prepare time.
+/* model-memory.c: the activation memory of a model, carved at prepare time,
+ * and the inference activations of a stream (sibvad_acts_create).
  *
  * One layout function walks every buffer of the forward pass (and, when
  * training, of the backward pass) twice: first counting floats, then handing
@@ -138,18 +139,20 @@ static void take_sffm_scratch(arena *G, sibvad_sffm_scratch *s, size_t B, size_t
     s->dlns = take(G, T * D);
 }
 
-/* Lay out every buffer; G is NULL when not training. */
-static void layout(sibvad_model *m, arena *A, arena *G)
+/* Lay out the forward activations of B clips whose stage 1 (model-forward.c)
+ * runs on Bi frames and Bm differences. train: every layer keeps its cache
+ * (the backward pass reads them), train_bb likewise for the backbone; else the
+ * layers of a stack share one cache and the backbone ping-pongs between two
+ * state buffers (bb_x[0], the patch_embed tap, always has its own). */
+static void layout_acts(const sibvad_model *m, sibvad_acts *a, arena *A, size_t B, size_t Bi, size_t Bm, int train,
+                        int train_bb)
 {
     const sibvad_config *c = &m->cfg;
-    const size_t B = (size_t)m->max_batch, T = (size_t)c->frames_in, C = (size_t)c->channels;
+    const size_t T = (size_t)c->frames_in, C = (size_t)c->channels;
     const size_t HW = (size_t)c->img_h * c->img_w, Np = (size_t)m->Np, N1 = (size_t)m->N1,
                  N2 = (size_t)m->N2, P = (size_t)c->patch;
     const size_t W = (size_t)c->bb_width, D = (size_t)c->d_model, Dm = (size_t)c->mo_width;
     const size_t S = (size_t)c->sem_dim, Hs = (size_t)c->sem_hidden, R = (size_t)c->rgb_hidden;
-    const size_t Bi = B * T, Bm = B * (T - 1);
-    sibvad_acts *a = &m->a, *d = &m->d;
-    const int train_bb = m->training && !c->bb_frozen;
 
     a->target = take(A, B * C * HW);
     a->prev = take(A, B * C * HW);
@@ -174,7 +177,7 @@ static void layout(sibvad_model *m, arena *A, arena *G)
     for (int l = 0; l <= c->mo_depth; l++)
         a->mo_x[l] = take(A, Bm * N1 * Dm);
     for (int l = 0; l < c->mo_depth; l++) {
-        if (l == 0 || m->training)
+        if (l == 0 || train)
             take_vit_cache(A, &a->mo_cache[l], Bm, N1, Dm, c->mo_heads, Dm * c->mo_mlp_ratio);
         else
             a->mo_cache[l] = a->mo_cache[0];
@@ -185,7 +188,7 @@ static void layout(sibvad_model *m, arena *A, arena *G)
     for (int l = 0; l <= c->fu_depth; l++)
         a->fu_x[l] = take(A, B * N1 * D);
     for (int l = 0; l < c->fu_depth; l++) {
-        if (l == 0 || m->training)
+        if (l == 0 || train)
             take_fusion_cache(A, &a->fu_cache[l], B, N1, D, c->fu_heads, D * c->fu_ffn_ratio);
         else
             a->fu_cache[l] = a->fu_cache[0];
@@ -200,7 +203,7 @@ static void layout(sibvad_model *m, arena *A, arena *G)
         a->de_blk[l] = take(A, B * N2 * D);
     const size_t bs = (size_t)c->sffm_b * c->sffm_ns;
     for (int l = 0; l < c->de_depth; l++) {
-        if (l == 0 || m->training) {
+        if (l == 0 || train) {
             take_vit_cache(A, &a->de_cache[l], B, N2, D, c->de_heads, D * c->de_mlp_ratio);
             take_sffm_cache(A, &a->sffm_cache[l], B, N2, D, c->sffm_nr, c->sffm_k, c->sffm_b, bs);
         } else {
@@ -221,7 +224,23 @@ static void layout(sibvad_model *m, arena *A, arena *G)
     a->conv1 = take(A, B * C * HW);
     a->act1 = take(A, B * C * HW);
     a->pred = take(A, B * C * HW);
+}
 
+/* Lay out every buffer of the model; G is NULL when not training. */
+static void layout(sibvad_model *m, arena *A, arena *G)
+{
+    const sibvad_config *c = &m->cfg;
+    const size_t B = (size_t)m->max_batch, T = (size_t)c->frames_in, C = (size_t)c->channels;
+    const size_t HW = (size_t)c->img_h * c->img_w, Np = (size_t)m->Np, N1 = (size_t)m->N1,
+                 N2 = (size_t)m->N2, P = (size_t)c->patch;
+    const size_t W = (size_t)c->bb_width, D = (size_t)c->d_model, Dm = (size_t)c->mo_width;
+    const size_t S = (size_t)c->sem_dim, Hs = (size_t)c->sem_hidden, R = (size_t)c->rgb_hidden;
+    const size_t Bi = B * T, Bm = B * (T - 1);
+    sibvad_acts *d = &m->d;
+    const size_t bs = (size_t)c->sffm_b * c->sffm_ns;
+    const int train_bb = m->training && !c->bb_frozen;
+
+    layout_acts(m, &m->a, A, B, Bi, Bm, m->training, train_bb);
     if (!G)
         return;
     /* gradients of activations (only those the backward pass reads or writes) */
@@ -266,24 +285,27 @@ static void layout(sibvad_model *m, arena *A, arena *G)
     take_sffm_scratch(G, &m->s.sffm, B, N2, D, c->sffm_nr, c->sffm_k, bs);
 }
 
+static void free_lists(sibvad_acts *a)
+{
+    free(a->bb_x);
+    free(a->bb_cache);
+    free(a->mo_x);
+    free(a->mo_cache);
+    free(a->fu_x);
+    free(a->fu_cache);
+    free(a->de_x);
+    free(a->de_blk);
+    free(a->de_cache);
+    free(a->sffm_cache);
+    memset(a, 0, sizeof *a);
+}
+
 void sibvad_model_free_activations(sibvad_model *m)
 {
     free(m->act_mem);
     free(m->dact_mem);
-    sibvad_acts *as[2] = {&m->a, &m->d};
-    for (int i = 0; i < 2; i++) {
-        free(as[i]->bb_x);
-        free(as[i]->bb_cache);
-        free(as[i]->mo_x);
-        free(as[i]->mo_cache);
-        free(as[i]->fu_x);
-        free(as[i]->fu_cache);
-        free(as[i]->de_x);
-        free(as[i]->de_blk);
-        free(as[i]->de_cache);
-        free(as[i]->sffm_cache);
-        memset(as[i], 0, sizeof *as[i]);
-    }
+    free_lists(&m->a);
+    free_lists(&m->d);
     memset(&m->s, 0, sizeof m->s);
     m->act_mem = m->dact_mem = NULL;
     m->act_size = m->dact_size = 0;
@@ -338,4 +360,36 @@ oom: {
     return sibvad_fail(err, "prepare: cannot allocate %zu MiB of activations for batch %d (%s); "
                        "use a smaller batch", mib, max_batch, training ? "training" : "inference");
 }
+}
+
+int sibvad_acts_create(const sibvad_model *m, sibvad_acts *a, float **mem, int clips, int frames, int diffs,
+                       sibvad_error *err)
+{
+    memset(a, 0, sizeof *a);
+    *mem = NULL;
+    if (clips < 1 || frames < 1 || diffs < 1)
+        return sibvad_fail(err, "activations: %d clips, %d frames, %d differences: each must be at least 1",
+                           clips, frames, diffs);
+    if (alloc_lists(a, &m->cfg) < 0) {
+        free_lists(a);
+        return sibvad_fail(err, "activations: out of memory");
+    }
+    arena A = {0};
+    layout_acts(m, a, &A, (size_t)clips, (size_t)frames, (size_t)diffs, 0, 0);
+    *mem = aligned_alloc(64, sizeof(float) * (A.used ? A.used : 16));
+    if (!*mem) {
+        free_lists(a);
+        return sibvad_fail(err, "activations: cannot allocate %zu MiB", A.used * sizeof(float) >> 20);
+    }
+    memset(*mem, 0, sizeof(float) * A.used);
+    arena A2 = {*mem, 0};
+    layout_acts(m, a, &A2, (size_t)clips, (size_t)frames, (size_t)diffs, 0, 0);
+    return 0;
+}
+
+void sibvad_acts_destroy(sibvad_acts *a, float *mem)
+{
+    free(mem);
+    if (a)
+        free_lists(a);
 }

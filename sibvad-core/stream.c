@@ -1,33 +1,51 @@
 /* stream.c: streaming inference, one frame at a time (sibvad_stream_*).
  *
- * FIRST VERSION: keeps the last T normalised frames in a ring and runs the
- * whole batch forward (B = 1) on each clip, using the model's own activation
- * buffers (prepared on demand). To be replaced by per-frame feature reuse with
- * the stream's own buffers. */
+ * A stream runs the two stages of model-forward.c on its own activations
+ * (allocated once, in sibvad_stream_new). Stage 1 runs once per frame: the
+ * backbone on the new frame, its visual projection into a ring of T entries
+ * (frame k at entry k % T), and the motion encoder on the new difference
+ * (frame k - frame k-1) into a ring of T-1 entries (entry k % (T-1)). The
+ * newest frame's patch_embed tap stays in the activations' bb_x[0], which
+ * stage 2 does not write. Stage 2 runs once per scored frame, on the rings, as
+ * the batch forward runs it on its rows: so a stream's results equal
+ * sibvad_model_forward + sibvad_model_scores on the same clip up to the
+ * rounding of batch size dependent matrix products.
+ *
+ * push(frame t): if T frames precede it, stage 2 on frames t-T..t-1 with t as
+ * the target (scores); then stage 1 on frame t (and on t - (t-1)). The model
+ * is only read: several streams may share it, in different threads. */
 #include "model-internal.h"
+#include "ops/ops.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct sibvad_stream {
-    sibvad_model *m;
+    const sibvad_model *m;
+    sibvad_config cfg;      /* the model's config at creation (a changed model is refused) */
+    const float *params;    /* the model's parameters at creation */
     int T;
-    size_t img;
-    float *ring;        /* T frames, (C,H,W) each */
-    float *clip;        /* (T,C,H,W) assembled clip */
-    float *emap;        /* (H,W) */
-    long long frames;   /* pushed since reset */
+    size_t img, hw, vis_entry, mo_entry;
+    sibvad_acts a;          /* stage 1 for one frame / one difference, stage 2 for one clip */
+    float *mem;             /* the activations' memory */
+    float *vis_ring;        /* (T, N1, D) visual_project of frame k at entry k % T */
+    float *mo_ring;         /* (T-1, N1, Dm) motion encoder output of difference k at entry k % (T-1) */
+    float *prev;            /* (C, H, W) the last pushed frame */
+    float *emap;            /* (H, W) error map of the last scored frame */
+    long long frames;       /* pushed since creation or reset */
 };
 
-sibvad_stream *sibvad_stream_new(const sibvad_model *cm, sibvad_error *err)
+sibvad_stream *sibvad_stream_new(const sibvad_model *m, sibvad_error *err)
 {
-    if (!cm) {
+    if (!m) {
         sibvad_fail(err, "stream: NULL model");
         return NULL;
     }
-    sibvad_model *m = (sibvad_model *)cm;
-    if (!m->act_mem && sibvad_model_prepare(m, 1, 0, err) < 0)
+    if (!m->params || sibvad_config_validate(&m->cfg, err) < 0) {
+        if (!m->params)
+            sibvad_fail(err, "stream: the model has no parameters");
         return NULL;
+    }
     sibvad_stream *s = calloc(1, sizeof *s);
     if (!s) {
         sibvad_fail(err, "stream: out of memory");
@@ -35,12 +53,22 @@ sibvad_stream *sibvad_stream_new(const sibvad_model *cm, sibvad_error *err)
     }
     const sibvad_config *c = &m->cfg;
     s->m = m;
+    s->cfg = *c;
+    s->params = m->params;
     s->T = c->frames_in;
-    s->img = (size_t)c->channels * c->img_h * c->img_w;
-    s->ring = malloc(sizeof(float) * s->img * s->T);
-    s->clip = malloc(sizeof(float) * s->img * s->T);
-    s->emap = malloc(sizeof(float) * (size_t)c->img_h * c->img_w);
-    if (!s->ring || !s->clip || !s->emap) {
+    s->hw = (size_t)c->img_h * c->img_w;
+    s->img = (size_t)c->channels * s->hw;
+    s->vis_entry = (size_t)m->N1 * c->d_model;
+    s->mo_entry = (size_t)m->N1 * c->mo_width;
+    if (sibvad_acts_create(m, &s->a, &s->mem, 1, 1, 1, err) < 0) {
+        free(s);
+        return NULL;
+    }
+    s->vis_ring = malloc(sizeof(float) * s->vis_entry * s->T);
+    s->mo_ring = malloc(sizeof(float) * s->mo_entry * (s->T - 1));
+    s->prev = malloc(sizeof(float) * s->img);
+    s->emap = malloc(sizeof(float) * s->hw);
+    if (!s->vis_ring || !s->mo_ring || !s->prev || !s->emap) {
         sibvad_stream_free(s);
         sibvad_fail(err, "stream: out of memory");
         return NULL;
@@ -52,8 +80,10 @@ void sibvad_stream_free(sibvad_stream *s)
 {
     if (!s)
         return;
-    free(s->ring);
-    free(s->clip);
+    sibvad_acts_destroy(&s->a, s->mem);
+    free(s->vis_ring);
+    free(s->mo_ring);
+    free(s->prev);
     free(s->emap);
     free(s);
 }
@@ -72,26 +102,45 @@ long long sibvad_stream_frames(const sibvad_stream *s)
 int sibvad_stream_push(sibvad_stream *s, const float *frame, const float *semantic, sibvad_stream_result *res,
                        sibvad_error *err)
 {
-    if (!s || !frame || !res)
-        return sibvad_fail(err, "stream: NULL argument");
+    if (!s)
+        return sibvad_fail(err, "stream push: NULL stream");
+    if (!frame || !res)
+        return sibvad_fail(err, "stream push: NULL %s", frame ? "result" : "frame");
+    const sibvad_model *m = s->m;
+    if (m->params != s->params || memcmp(&m->cfg, &s->cfg, sizeof s->cfg) != 0)
+        return sibvad_fail(err, "stream push: the model changed since sibvad_stream_new (config or parameter "
+                                "buffer); make a new stream for it");
     memset(res, 0, sizeof *res);
     const int T = s->T;
-    if (s->frames >= T) {
-        for (int t = 0; t < T; t++) {
-            long long idx = (s->frames - T + t) % T;
-            memcpy(s->clip + (size_t)t * s->img, s->ring + (size_t)idx * s->img, sizeof(float) * s->img);
-        }
-        if (sibvad_model_forward(s->m, s->clip, frame, semantic, 1, err) < 0 ||
-            sibvad_model_scores(s->m, &res->visual, &res->semantic, s->emap, err) < 0)
-            return -1;
+    const long long t = s->frames;
+
+    /* stage 2: the clip t-T..t-1 from the rings, frame t as its target */
+    if (t >= T) {
+        const sibvad_clip_in in = {
+            .vis = s->vis_ring, .vis_first = (int)(t % T),
+            .mo = s->mo_ring, .mo_first = (int)(t % (T - 1)),
+            .tap = s->a.bb_x[0], .tap_stride = 0,   /* frame t-1's, from its stage 1 */
+            .last = s->prev, .last_stride = 0,
+            .target = frame, .semantic = semantic,
+        };
+        sibvad_losses losses;
+        sibvad_forward_clips(m, &s->a, &in, 1, &losses);
+        sibvad_acts_scores(&m->cfg, &s->a, 1, semantic != NULL, &res->visual, &res->semantic, s->emap);
         res->scored = 1;
         res->error_map = s->emap;
-        res->prediction = sibvad_model_prediction(s->m);
+        res->prediction = s->a.pred;
     }
-    memcpy(s->ring + (size_t)(s->frames % T) * s->img, frame, sizeof(float) * s->img);
+
+    /* stage 1: frame t into entry t % T, difference t - (t-1) into entry t % (T-1) */
+    sibvad_forward_frames(m, &s->a, s->vis_ring + (size_t)(t % T) * s->vis_entry, frame, 1);
+    if (t >= 1) {
+        sibvad_sub(s->a.diffs, frame, s->prev, s->img);
+        sibvad_forward_diffs(m, &s->a, s->a.diffs, 1);
+        memcpy(s->mo_ring + (size_t)(t % (T - 1)) * s->mo_entry, s->a.mo_x[m->cfg.mo_depth],
+               sizeof(float) * s->mo_entry);
+    }
+    memcpy(s->prev, frame, sizeof(float) * s->img);
     s->frames++;
     res->warmup_left = s->frames >= T ? 0 : (int)(T - s->frames);
-    if (res->scored)
-        res->warmup_left = 0;
     return 0;
 }

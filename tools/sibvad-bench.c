@@ -3,11 +3,17 @@
  *   sibvad-bench [--preset lite|tiny|paper] [--config FILE.json] [--batch 8]
  *                [--threads 2] [--warmup 2] [--iters 5] [--mode both|forward|train] [--json]
  *   sibvad-bench [--preset NAME] --dump-config     (print the config as JSON and exit)
+ *   sibvad-bench [--preset NAME] --stream [--threads 2] [--iters N] [--json]
  *
  * Measures inference (forward only, inference memory layout) and a training
  * step (zero_grad + forward + backward + Adam step) on random clips with a
  * semantic input, and the machine's sgemm rate as a yardstick. Prints clips/s
- * and achieved GFLOP/s; with --json, one final JSON line for scripts. */
+ * and achieved GFLOP/s; with --json, one final JSON line for scripts.
+ * With --stream: live scoring, at 1 thread and at --threads, frames/s of
+ * sibvad_stream_push (each push: the backbone on one frame, the motion encoder
+ * on one difference, the clip stage) next to the batch-1 forward (every clip
+ * from scratch), which is what per-frame reuse gains; each figure is timed
+ * over at least --iters calls and one second. */
 #include "sibvad.h"
 
 #include <cblas.h>
@@ -27,6 +33,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: sibvad-bench [--preset NAME | --config FILE] [--batch N] [--threads N]\n"
                     "                    [--warmup N] [--iters N] [--mode both|forward|train] [--json]\n"
+                    "       sibvad-bench [--preset NAME | --config FILE] --stream [--threads N] [--warmup N]\n"
+                    "                    [--iters N] [--json]\n"
                     "       sibvad-bench [--preset NAME | --config FILE] --dump-config\n");
 }
 
@@ -73,15 +81,82 @@ static double sgemm_rate(int n)
     return 2.0 * n * n * (double)n * reps / t * 1e-9;
 }
 
+/* Live scoring at `threads` threads: frames/s of sibvad_stream_push against
+ * clips/s of the batch-1 forward (+ scores) on the same clips. `pool` holds
+ * npool frames, pushed in a cycle; each measurement runs at least `iters`
+ * calls and one second after `warmup` untimed ones. */
+static int bench_stream(sibvad_model *m, const float *pool, int npool, const float *sem, int threads, int warmup,
+                        int iters, double *push_fps, double *fwd_cps, sibvad_error *err)
+{
+    const sibvad_config *cfg = sibvad_model_config(m);
+    const int T = cfg->frames_in;
+    const size_t img = (size_t)cfg->channels * cfg->img_h * cfg->img_w;
+    sibvad_set_threads(threads);
+
+    sibvad_stream *st = sibvad_stream_new(m, err);
+    if (!st)
+        return -1;
+    sibvad_stream_result res;
+    int k = 0, n = 0;
+    for (; k < T + warmup; k++) /* warm-up: the first T pushes are unscored */
+        if (sibvad_stream_push(st, pool + (size_t)(k % npool) * img, sem, &res, err) < 0)
+            goto fail;
+    double t0 = now(), t;
+    do {
+        if (sibvad_stream_push(st, pool + (size_t)(k++ % npool) * img, sem, &res, err) < 0)
+            goto fail;
+        if (!res.scored) {
+            sibvad_fail(err, "stream: a push after the warm-up was not scored");
+            goto fail;
+        }
+        n++;
+        t = now() - t0;
+    } while (n < iters || t < 1.0);
+    *push_fps = n / t;
+    sibvad_stream_free(st);
+
+    /* the batch-1 forward on clips of the same pool: T + 1 frames in a row */
+    float *clip = malloc(sizeof(float) * (T + 1) * img), v, sv;
+    if (!clip)
+        return sibvad_fail(err, "out of memory");
+    if (sibvad_model_prepare(m, 1, 0, err) < 0) {
+        free(clip);
+        return -1;
+    }
+    n = 0;
+    for (int i = -warmup; i < 0 || n < iters || t < 1.0; i++) {
+        if (i == 0)
+            t0 = now();
+        for (int j = 0; j <= T; j++)
+            memcpy(clip + (size_t)j * img, pool + (size_t)((k + j) % npool) * img, sizeof(float) * img);
+        k++;
+        if (sibvad_model_forward(m, clip, clip + (size_t)T * img, sem, 1, err) < 0 ||
+            sibvad_model_scores(m, &v, &sv, NULL, err) < 0) {
+            free(clip);
+            return -1;
+        }
+        if (i >= 0) {
+            n++;
+            t = now() - t0;
+        }
+    }
+    *fwd_cps = n / t;
+    free(clip);
+    return 0;
+fail:
+    sibvad_stream_free(st);
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     const char *preset = "lite", *config_path = NULL, *mode = "both";
-    int batch = 8, threads = 2, warmup = 2, iters = 5, json = 0, dump = 0;
+    int batch = 8, threads = 2, warmup = 2, iters = 5, json = 0, dump = 0, stream = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--json") || !strcmp(a, "--dump-config")) {
-            *(a[2] == 'j' ? &json : &dump) = 1;
+        if (!strcmp(a, "--json") || !strcmp(a, "--dump-config") || !strcmp(a, "--stream")) {
+            *(a[2] == 'j' ? &json : a[2] == 'd' ? &dump : &stream) = 1;
             continue;
         }
         if (!v) {
@@ -136,6 +211,52 @@ int main(int argc, char **argv)
         }
         printf("%s\n", js);
         free(js);
+        return 0;
+    }
+    if (stream) {
+        /* a pool of distinct frames pushed in a cycle, one semantic vector */
+        const size_t img = (size_t)cfg.channels * cfg.img_h * cfg.img_w;
+        const int npool = cfg.frames_in + 4;
+        float *pool = malloc(sizeof(float) * npool * img), *sem = malloc(sizeof(float) * cfg.sem_dim);
+        if (!pool || !sem) {
+            fprintf(stderr, "sibvad-bench: out of memory\n");
+            return 1;
+        }
+        unsigned s = 12345;
+        for (size_t i = 0; i < (size_t)npool * img; i++)
+            pool[i] = (float)((s = s * 1103515245u + 12345u) >> 9) / 8388608.0f - 1.0f;
+        for (int i = 0; i < cfg.sem_dim; i++)
+            sem[i] = (float)((s = s * 1103515245u + 12345u) >> 9) / 8388608.0f - 1.0f;
+        sibvad_model *m = sibvad_model_create(&cfg, 42, &err);
+        if (!m) {
+            fprintf(stderr, "sibvad-bench: %s\n", err.msg);
+            return 1;
+        }
+        if (!json)
+            printf("sibvad-bench --stream: preset %s, %dx%d, %zu parameters, T = %d\n"
+                   "threads  stream push frames/s (ms)   batch-1 forward clips/s (ms)   reuse gain\n",
+                   cfg.preset, cfg.img_w, cfg.img_h, sibvad_model_num_params(m, 0), cfg.frames_in);
+        else
+            printf("{\"impl\":\"sibvad\",\"preset\":\"%s\",\"stream\":[", cfg.preset);
+        int tcounts[2] = {1, threads}, nt = threads > 1 ? 2 : 1;
+        for (int i = 0; i < nt; i++) {
+            double fps = 0, cps = 0;
+            if (bench_stream(m, pool, npool, sem, tcounts[i], warmup, iters, &fps, &cps, &err) < 0) {
+                fprintf(stderr, "sibvad-bench: %s\n", err.msg);
+                return 1;
+            }
+            if (!json)
+                printf("%7d  %12.2f (%7.2f)        %12.2f (%7.2f)         %5.2fx\n", tcounts[i], fps, 1e3 / fps,
+                       cps, 1e3 / cps, fps / cps);
+            else
+                printf("%s{\"threads\":%d,\"stream_push_fps\":%.4f,\"forward_b1_clips_per_s\":%.4f}",
+                       i ? "," : "", tcounts[i], fps, cps);
+        }
+        if (json)
+            printf("]}\n");
+        sibvad_model_free(m);
+        free(pool);
+        free(sem);
         return 0;
     }
     const int do_fwd = strcmp(mode, "train") != 0, do_train = strcmp(mode, "forward") != 0;

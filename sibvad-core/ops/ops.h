@@ -107,9 +107,14 @@ void sibvad_adam_update(float *p, const float *g, float *m, float *v, size_t n, 
 /* (B, T, N, C) -> (B, N, T*C) and its adjoint (+=). */
 void sibvad_interleave_frames(float *out, const float *in, int B, int T, int N, int C);
 void sibvad_interleave_frames_backward(float *din, const float *dout, int B, int T, int N, int C);
+/* The same from rings: clip b's frame t is in[b, (first + t) % T] (first = 0: interleave).
+ * A stream keeps its last T frames' features in such a ring. */
+void sibvad_gather_frames(float *out, const float *in, int B, int T, int N, int C, int first);
 /* out[r] = [a[r] (Ca), b[r] (Cb)] along channels, and its adjoint (+=, either may be NULL). */
 void sibvad_concat_channels(float *out, const float *a, int Ca, const float *b, int Cb, int R);
 void sibvad_concat_channels_backward(float *da, float *db, const float *dout, int Ca, int Cb, int R);
+/* out = a - b (frame differences) */
+void sibvad_sub(float *out, const float *a, const float *b, size_t n);
 /* y += alpha * x */
 void sibvad_axpy(float *y, const float *x, float alpha, size_t n);
 /* sum(x * y) in double */
