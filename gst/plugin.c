@@ -30,4 +30,4 @@ plugin_init (GstPlugin * plugin)
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, sibvad,
     "Video anomaly detection (SIB-VAD): scores, error maps, overlay and alarms",
-    plugin_init, VERSION, "MIT", "sibvad", "https://example.invalid/sibvad")
+    plugin_init, VERSION, "MIT/X11", "sibvad", "https://example.invalid/sibvad")

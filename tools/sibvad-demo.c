@@ -6,8 +6,12 @@
  * a small SIB-VAD model on it for a time budget, then scores test videos that
  * hold a fast object, a wrong-way walker and an object of an unknown shape,
  * and prints the frame-level AUC beside a score that learns nothing
- * (frame-difference energy). With --out it saves the model and, for one
- * abnormal frame, the frame, the prediction and the error map as PGM images. */
+ * (frame-difference energy). Frames go through 8 bits and
+ * sibvad_normalise_u8, as live video does in sibvadfilter. After training the
+ * model is calibrated on held-out normal videos. With --out it saves the
+ * calibrated model (demo-model.safetensors), each test video as raw GRAY8
+ * (test-<name>.gray, 64x48, for a GStreamer pipeline: scripts/demo) and, for
+ * one abnormal frame, the frame, the prediction and the error map as PGM. */
 #include "metrics.h"
 #include "sibvad.h"
 #include "synthetic.h"
@@ -34,14 +38,39 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void normalise(float *f, int frames, int C)
+/* Generated frames (F, C, H, W) in [0, 1] to 8-bit grey (F, H, W), as a
+ * camera or a file would deliver them. */
+static void quantise(unsigned char *dst, const float *f, int frames, int C)
 {
     for (int t = 0; t < frames; t++)
-        for (int c = 0; c < C; c++) {
-            float *p = f + ((size_t)t * C + c) * H * W;
-            for (int i = 0; i < H * W; i++)
-                p[i] = (p[i] - SIBVAD_PIXEL_MEAN[c]) / SIBVAD_PIXEL_STD[c];
+        for (int i = 0; i < H * W; i++) {
+            float v = f[(size_t)t * C * H * W + i] * 255.0f + 0.5f;
+            dst[(size_t)t * H * W + i] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
         }
+}
+
+/* 8-bit grey frames to the model's input, exactly as sibvadfilter does. */
+static void normalise(float *f, const unsigned char *grey, int frames, const sibvad_config *cfg)
+{
+    for (int t = 0; t < frames; t++)
+        sibvad_normalise_u8(cfg, grey + (size_t)t * H * W, 1, W, f + (size_t)t * cfg->channels * H * W, NULL);
+}
+
+/* Generate a video, quantise it (grey kept in *grey when not NULL) and normalise it. */
+static int make_video(const sibvad_synth_params *p, const sibvad_config *cfg, float *vid, unsigned char *grey,
+                      unsigned char *labels, sibvad_error *err)
+{
+    unsigned char *g = grey ? grey : malloc((size_t)p->frames * H * W);
+    if (!g)
+        return sibvad_fail(err, "out of memory");
+    int rc = sibvad_synth_video(p, vid, labels, err);
+    if (rc == 0) {
+        quantise(g, vid, p->frames, cfg->channels);
+        normalise(vid, g, p->frames, cfg);
+    }
+    if (!grey)
+        free(g);
+    return rc;
 }
 
 static int write_pgm(const char *dir, const char *name, const float *x, float lo, float hi)
@@ -104,12 +133,11 @@ int main(int argc, char **argv)
         return 1;
     for (int v = 0; v < TRAIN_VIDEOS; v++) {
         sibvad_synth_params p = {W, H, C, TRAIN_FRAMES, 1, 100 + v, 6, SIBVAD_SYNTH_NORMAL, 0, 0.01f};
-        if (sibvad_synth_video(&p, train + (size_t)v * TRAIN_FRAMES * img, NULL, &err) < 0) {
+        if (make_video(&p, &cfg, train + (size_t)v * TRAIN_FRAMES * img, NULL, NULL, &err) < 0) {
             fprintf(stderr, "sibvad-demo: %s\n", err.msg);
             return 1;
         }
     }
-    normalise(train, TRAIN_VIDEOS * TRAIN_FRAMES, C);
 
     sibvad_model *m = sibvad_model_create(&cfg, seed, &err);
     if (!m || sibvad_model_prepare(m, B, 1, &err) < 0) {
@@ -149,6 +177,36 @@ int main(int argc, char **argv)
         }
     }
     printf("sibvad-demo: %d steps, final loss %.4f\n", step, L.total);
+    if (sibvad_model_prepare(m, 1, 0, &err) < 0) {
+        fprintf(stderr, "sibvad-demo: %s\n", err.msg);
+        return 1;
+    }
+
+    /* calibration: the distribution of errors on two held-out normal videos,
+     * so that live scores (sibvadfilter) are z-scores of normal error */
+    {
+        const int nc = 2 * (TRAIN_FRAMES - T);
+        float *cv = malloc(sizeof(float) * TRAIN_FRAMES * img), *errs = malloc(sizeof(float) * nc);
+        int k = 0;
+        for (int v = 0; v < 2 && cv && errs; v++) {
+            sibvad_synth_params p = {W, H, C, TRAIN_FRAMES, 1, 700 + v, 6, SIBVAD_SYNTH_NORMAL, 0, 0.01f};
+            if (make_video(&p, &cfg, cv, NULL, NULL, &err) < 0)
+                break;
+            for (int t = T; t < TRAIN_FRAMES; t++)
+                if (sibvad_model_forward(m, cv + (size_t)(t - T) * img, cv + (size_t)t * img, NULL, 1, &err) == 0)
+                    sibvad_model_scores(m, &errs[k++], NULL, NULL, &err);
+        }
+        sibvad_calibration cal;
+        if (k == nc && sibvad_calibration_fit(&cal, errs, NULL, k, &err) == 0) {
+            sibvad_model_set_calibration(m, &cal);
+            printf("sibvad-demo: calibrated on %d held-out normal clips (median error %.5f)\n", k,
+                   cal.vis_quantiles[0]);
+        } else {
+            fprintf(stderr, "sibvad-demo: calibration failed: %s\n", err.msg);
+        }
+        free(cv);
+        free(errs);
+    }
 
     /* score test videos: each anomaly type, plus a normal one */
     static const char *names[] = {"normal", "fast object", "wrong-way walker", "unknown shape"};
@@ -157,16 +215,29 @@ int main(int argc, char **argv)
     unsigned char *labels = malloc(nv * nscored), *lab = malloc(TEST_FRAMES);
     float *vid = malloc(sizeof(float) * TEST_FRAMES * img), *raw = malloc(sizeof(float) * TEST_FRAMES * img);
     float *emap = malloc(sizeof(float) * H * W);
+    unsigned char *grey = malloc((size_t)TEST_FRAMES * H * W);
+    static const char *files[] = {"normal", "fast-object", "wrong-way", "unknown-shape"};
     int saved = 0;
-    if (sibvad_model_prepare(m, 1, 0, &err) < 0) {
-        fprintf(stderr, "sibvad-demo: %s\n", err.msg);
-        return 1;
-    }
+    if (out)
+        mkdir(out, 0755);
     for (int v = 0; v < nv; v++) {
         sibvad_synth_params p = {W, H, C, TEST_FRAMES, 1, 900 + v, 6, (sibvad_synth_anomaly)v, 30, 0.01f};
-        sibvad_synth_video(&p, vid, lab, &err);
-        memcpy(raw, vid, sizeof(float) * TEST_FRAMES * img);
-        normalise(vid, TEST_FRAMES, C);
+        if (make_video(&p, &cfg, vid, grey, lab, &err) < 0) {
+            fprintf(stderr, "sibvad-demo: %s\n", err.msg);
+            return 1;
+        }
+        for (size_t i = 0; i < (size_t)TEST_FRAMES * H * W; i++)
+            for (int c = 0; c < C; c++) /* for the PGM images */
+                raw[(i / (H * W)) * img + (size_t)c * H * W + i % (H * W)] = grey[i] / 255.0f;
+        if (out) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/test-%s.gray", out, files[v]);
+            FILE *f = fopen(path, "wb");
+            if (!f || fwrite(grey, (size_t)H * W, TEST_FRAMES, f) != TEST_FRAMES || fclose(f) != 0) {
+                fprintf(stderr, "sibvad-demo: cannot write %s: %s\n", path, strerror(errno));
+                return 1;
+            }
+        }
         float *sv = scores + v * nscored, *bv = base + v * nscored;
         for (int t = T; t < TEST_FRAMES; t++) {
             sibvad_model_forward(m, vid + (size_t)(t - T) * img, vid + (size_t)t * img, NULL, 1, &err);
@@ -179,7 +250,6 @@ int main(int argc, char **argv)
             bv[t - T] = (float)(e / img);
             labels[v * nscored + t - T] = lab[t];
             if (out && !saved && lab[t] && v == 1 && t > 50) {
-                mkdir(out, 0755);
                 write_pgm(out, "frame.pgm", raw + (size_t)t * img, 0, 1);
                 float pr[H * W];
                 for (int i = 0; i < H * W; i++)
@@ -213,7 +283,8 @@ int main(int argc, char **argv)
         if (sibvad_model_save(m, path, &err) < 0)
             fprintf(stderr, "sibvad-demo: %s\n", err.msg);
         else
-            printf("sibvad-demo: model saved to %s; images in %s/*.pgm\n", path, out);
+            printf("sibvad-demo: model saved to %s; test videos in %s/test-*.gray (GRAY8 %dx%d, 25 fps); "
+                   "images in %s/*.pgm\n", path, out, W, H, out);
     }
     sibvad_model_free(m);
     free(train);
@@ -226,5 +297,6 @@ int main(int argc, char **argv)
     free(vid);
     free(raw);
     free(emap);
+    free(grey);
     return 0;
 }

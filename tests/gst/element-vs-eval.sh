@@ -11,6 +11,8 @@
 # Fails when any frame's error differs by more than 1e-4 relative, or when a
 # frame is missing on either side.
 set -euo pipefail
+# Debian's python3 (with python3-gi), not another one earlier on PATH
+py=/usr/bin/python3; [ -x "$py" ] || py=python3
 eval_bin=$1 model=$2 frames_dir=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -32,7 +34,7 @@ gst-launch-1.0 -q multifilesrc location="$tmp/ds/testing/frames/01/%03d.jpg" sta
     caps=image/jpeg,framerate=25/1 ! jpegdec \
   ! sibvadfilter model-location="$model" json-location="$tmp/element.jsonl" smoothing=none ! fakesink
 
-python3 - "$tmp/eval/scores.csv" "$tmp/element.jsonl" "$n" <<'PY'
+"$py" - "$tmp/eval/scores.csv" "$tmp/element.jsonl" "$n" <<'PY'
 import csv, json, sys
 offline = {int(r["frame"]): float(r["e_v"]) for r in csv.DictReader(open(sys.argv[1]))}
 live = {}

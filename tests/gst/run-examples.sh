@@ -4,6 +4,8 @@
 # but the warm-up frames were scored, and with a threshold below every score
 # an alarm began. Usage: run-examples.sh C_APP PY_APP
 set -euo pipefail
+# Debian's python3 (with python3-gi), not another one earlier on PATH
+py=/usr/bin/python3; [ -x "$py" ] || py=python3
 c_app=$1 py_app=$2
 frames=40 warmup=4
 check() { # name, output
@@ -18,8 +20,8 @@ check() { # name, output
 out=$("$c_app" --frames $frames --threshold -1000 2>&1) || { echo "$out"; exit 1; }
 check "C example" "$out"
 grep -q "maps $((frames - warmup))" <<<"$out" || { echo "C example: error maps missing"; exit 1; }
-if ! python3 -c 'import gi; gi.require_version("Gst", "1.0")' 2>/dev/null; then
+if ! "$py" -c 'import gi; gi.require_version("Gst", "1.0")' 2>/dev/null; then
   echo "python3-gi with Gst 1.0 is not installed (scripts/install-deps installs it)"; exit 1
 fi
-out=$(python3 "$py_app" --frames $frames --threshold -1000 2>&1) || { echo "$out"; exit 1; }
+out=$("$py" "$py_app" --frames $frames --threshold -1000 2>&1) || { echo "$out"; exit 1; }
 check "Python example" "$out"
