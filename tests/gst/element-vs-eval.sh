@@ -14,6 +14,8 @@ set -euo pipefail
 # Debian's python3 (with python3-gi), not another one earlier on PATH
 py=/usr/bin/python3; [ -x "$py" ] || py=python3
 eval_bin=$1 model=$2 frames_dir=${3:-}
+# the plugin of the same build tree as sibvad-eval
+export GST_PLUGIN_PATH="$(cd "$(dirname "$eval_bin")/../gst" && pwd)${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/ds/testing/frames/01"
@@ -29,7 +31,7 @@ first=$(ls "$tmp/ds/testing/frames/01" | head -1); first=${first%.jpg}
 printf '01 %d-%d\n' $((n / 2)) "$n" > "$tmp/ds/testing/labels.txt"
 
 "$eval_bin" --model "$model" --dataset "$tmp/ds" --protocol ped2 --out "$tmp/eval" --cache "" -q --json \
-  > "$tmp/eval.json"
+  > "$tmp/eval.json" 2> "$tmp/eval.log" || { cat "$tmp/eval.log"; exit 1; }
 gst-launch-1.0 -q multifilesrc location="$tmp/ds/testing/frames/01/%03d.jpg" start-index=$((10#$first)) \
     caps=image/jpeg,framerate=25/1 ! jpegdec \
   ! sibvadfilter model-location="$model" json-location="$tmp/element.jsonl" smoothing=none ! fakesink
