@@ -1614,6 +1614,61 @@ GST_START_TEST (test_state_changes)
 
 GST_END_TEST;
 
+/* A flushing seek in a playing pipeline: the series starts again (frame
+ * numbers from 0, T warm-up frames) at the new position. */
+GST_START_TEST (test_seek)
+{
+  GstElement *pipe, *sink;
+  GstSample *sample;
+  GstSibvadMeta *m;
+  guint i;
+
+  pipe = launch ("videotestsrc pattern=ball ! "
+      "video/x-raw,format=I420,width=360,height=240,framerate=25/1 ! "
+      "sibvadfilter model-location=\"%s\" ! appsink name=s sync=false "
+      "max-buffers=2", lite_model ());
+  sink = gst_bin_get_by_name (GST_BIN (pipe), "s");
+  fail_unless (gst_element_set_state (pipe, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  for (i = 0; i < 12; i++) {
+    sample = gst_app_sink_pull_sample (GST_APP_SINK (sink));
+    fail_unless (sample != NULL);
+    m = gst_buffer_get_sibvad_meta (gst_sample_get_buffer (sample));
+    fail_unless (m != NULL);
+    fail_unless_equals_uint64 (m->frame_number, i);
+    fail_unless_equals_int (m->warming_up, i < T_IN);
+    gst_sample_unref (sample);
+  }
+  fail_unless (gst_element_seek_simple (pipe, GST_FORMAT_TIME,
+          GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, 4 * GST_SECOND));
+  /* the first buffer at or after the seek position starts a new series
+   * (up to max-buffers samples queued before the flush may not be dropped
+   * yet in the appsink: skip anything before 4 s) */
+  i = 0;
+  while (i < 8) {
+    GstBuffer *b;
+    sample = gst_app_sink_pull_sample (GST_APP_SINK (sink));
+    fail_unless (sample != NULL);
+    b = gst_sample_get_buffer (sample);
+    if (GST_BUFFER_PTS (b) < 4 * GST_SECOND) {
+      gst_sample_unref (sample);
+      continue;
+    }
+    m = gst_buffer_get_sibvad_meta (b);
+    fail_unless (m != NULL);
+    fail_unless_equals_uint64 (m->frame_number, i);
+    fail_unless_equals_int (m->warming_up, i < T_IN);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (b), 4 * GST_SECOND + i * GST_SECOND / 25);
+    gst_sample_unref (sample);
+    i++;
+  }
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (sink);
+  gst_object_unref (pipe);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_two_instances)
 {
   GstElement *pipe;
@@ -1823,6 +1878,7 @@ filter_suite (void)
   tcase_add_test (element, test_semantic_meta_input);
   tcase_add_test (element, test_optional_outputs);
   tcase_add_test (element, test_state_changes);
+  tcase_add_test (element, test_seek);
   tcase_add_test (element, test_two_instances);
   tcase_add_test (element, test_bad_model);
   tcase_add_test (element, test_device);
