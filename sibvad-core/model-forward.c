@@ -15,11 +15,14 @@
  *   fused    = fusion layers (x = visual, y = semantic, z = motion)
  *   h = [semantic; rgb_project([fused, motion])] + pos; (ViT block -> SFFM) x depth; LN
  *   f_hat = text_recon(h[0]);  pred = final_conv(unpatchify(decoder_pred([h[2:], skip[1:]])))
- * Losses: w_pred MSE + w_sem (1 - cos) + w_motion hinge + sum of SFFM balance losses. */
+ * Losses: w_pred MSE + w_sem (1 - cos) + w_motion hinge + sum of SFFM balance losses.
+ *
+ * Every computation is a call on the model's backend (m->be), on buffers of its
+ * memory: the caller's host inputs are uploaded (frames into m->in_frames,
+ * targets and captions into the activations), losses come back from the loss
+ * ops, balance losses from the SFFM op, scores through sibvad_acts_scores. */
 #include "model-internal.h"
-#include "ops/ops.h"
 
-#include <math.h>
 #include <string.h>
 
 void sibvad_model_vit_dims(const sibvad_model *m, sibvad_stack stack, int B, sibvad_vit_dims *v)
@@ -61,15 +64,16 @@ void sibvad_forward_frames(const sibvad_model *m, sibvad_acts *a, float *vis_out
 {
     const sibvad_config *c = &m->cfg;
     const sibvad_weights *w = &m->w;
+    sibvad_be be = m->be;
     sibvad_vit_dims vd;
-    sibvad_patch_embed_forward(a->bb_x[0], a->bb_cols, frames, w->bb_patch_w, w->bb_patch_b, w->bb_cls,
-                               w->bb_pos, n, c->channels, c->img_h, c->img_w, c->patch, c->bb_width);
+    be->patch_embed_forward(be, a->bb_x[0], a->bb_cols, frames, w->bb_patch_w, w->bb_patch_b, w->bb_cls, w->bb_pos,
+                            n, c->channels, c->img_h, c->img_w, c->patch, c->bb_width);
     sibvad_model_vit_dims(m, SIBVAD_STACK_BACKBONE, 1, &vd);
     vd.Bi = n; /* images, not clips */
     for (int l = 0; l < c->bb_depth; l++)
-        sibvad_vit_block_forward(a->bb_x[l + 1], &a->bb_cache[l], a->bb_x[l], &w->bb[l], &vd);
-    sibvad_linear_forward(vis_out, a->bb_x[c->bb_depth], w->visual_project.w, w->visual_project.b,
-                          n * m->N1, c->bb_width, c->d_model);
+        sibvad_vit_block_forward_be(be, a->bb_x[l + 1], &a->bb_cache[l], a->bb_x[l], &w->bb[l], &vd);
+    be->linear_forward(be, vis_out, a->bb_x[c->bb_depth], w->visual_project.w, w->visual_project.b, n * m->N1,
+                       c->bb_width, c->d_model);
 }
 
 /* Stage 1: the motion encoder (one, shared) on n frame differences. */
@@ -77,13 +81,14 @@ void sibvad_forward_diffs(const sibvad_model *m, sibvad_acts *a, const float *di
 {
     const sibvad_config *c = &m->cfg;
     const sibvad_weights *w = &m->w;
+    sibvad_be be = m->be;
     sibvad_vit_dims vd;
-    sibvad_patch_embed_forward(a->mo_x[0], a->mo_cols, diffs, w->mo_patch_w, w->mo_patch_b, w->mo_cls,
-                               w->mo_pos, n, c->channels, c->img_h, c->img_w, c->patch, c->mo_width);
+    be->patch_embed_forward(be, a->mo_x[0], a->mo_cols, diffs, w->mo_patch_w, w->mo_patch_b, w->mo_cls, w->mo_pos,
+                            n, c->channels, c->img_h, c->img_w, c->patch, c->mo_width);
     sibvad_model_vit_dims(m, SIBVAD_STACK_MOTION, 1, &vd);
     vd.Bi = n; /* differences, not clips */
     for (int l = 0; l < c->mo_depth; l++)
-        sibvad_vit_block_forward(a->mo_x[l + 1], &a->mo_cache[l], a->mo_x[l], &w->mo[l], &vd);
+        sibvad_vit_block_forward_be(be, a->mo_x[l + 1], &a->mo_cache[l], a->mo_x[l], &w->mo[l], &vd);
 }
 
 /* Stage 2: B clips from their frames' features. */
@@ -92,6 +97,7 @@ void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_cl
 {
     const sibvad_config *c = &m->cfg;
     const sibvad_weights *w = &m->w;
+    sibvad_be be = m->be;
     const int T = c->frames_in, C = c->channels, Hh = c->img_h, Ww = c->img_w, p = c->patch;
     const int Np = m->Np, N1 = m->N1, N2 = m->N2, W = c->bb_width, D = c->d_model, Dm = c->mo_width;
     const int S = c->sem_dim;
@@ -99,93 +105,90 @@ void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_cl
     sibvad_vit_dims vd;
 
     memset(losses, 0, sizeof *losses);
-    /* inputs kept for the losses and backward */
+    /* inputs kept for the losses and backward (target and captions come from the host) */
     for (int b = 0; b < B; b++)
-        memcpy(a->prev + b * img, in->last + b * in->last_stride, sizeof(float) * img);
+        be->copy(be, a->prev + b * img, in->last + b * in->last_stride, sizeof(float) * img);
     if (in->target)
-        memcpy(a->target, in->target, sizeof(float) * B * img);
+        be->upload(be, a->target, in->target, sizeof(float) * B * img);
     if (in->semantic)
-        memcpy(a->sem_in, in->semantic, sizeof(float) * B * S);
+        be->upload(be, a->sem_in, in->semantic, sizeof(float) * B * S);
     else
-        memset(a->sem_in, 0, sizeof(float) * B * S);
+        be->zero(be, a->sem_in, sizeof(float) * B * S);
 
     /* 1. visual stream: the T frames' projections side by side */
-    sibvad_gather_frames(a->vis_cat, in->vis, B, T, N1, D, in->vis_first);
-    sibvad_linear_forward(a->visual, a->vis_cat, w->temporal_project.w, w->temporal_project.b,
-                          B * N1, T * D, D);
+    be->gather_frames(be, a->vis_cat, in->vis, B, T, N1, D, in->vis_first);
+    be->linear_forward(be, a->visual, a->vis_cat, w->temporal_project.w, w->temporal_project.b, B * N1, T * D, D);
 
     /* 2. skip stream: the last input frame's patch_embed tap */
     for (int b = 0; b < B; b++)
-        memcpy(a->skip_in + (size_t)b * N1 * W, in->tap + b * in->tap_stride, sizeof(float) * N1 * W);
-    sibvad_linear_forward(a->skip, a->skip_in, w->patch_emb_project.w, w->patch_emb_project.b,
-                          B * N1, W, D);
+        be->copy(be, a->skip_in + (size_t)b * N1 * W, in->tap + b * in->tap_stride, sizeof(float) * N1 * W);
+    be->linear_forward(be, a->skip, a->skip_in, w->patch_emb_project.w, w->patch_emb_project.b, B * N1, W, D);
 
     /* 3. motion stream: the T-1 differences' encodings side by side */
-    sibvad_gather_frames(a->mo_cat, in->mo, B, T - 1, N1, Dm, in->mo_first);
-    sibvad_linear_forward(a->motion, a->mo_cat, w->frame_diff_project.w, w->frame_diff_project.b,
-                          B * N1, (T - 1) * Dm, D);
+    be->gather_frames(be, a->mo_cat, in->mo, B, T - 1, N1, Dm, in->mo_first);
+    be->linear_forward(be, a->motion, a->mo_cat, w->frame_diff_project.w, w->frame_diff_project.b, B * N1,
+                       (T - 1) * Dm, D);
 
     /* 4. semantic token */
-    sibvad_linear_forward(a->semantic, a->sem_in, w->text_project.w, w->text_project.b, B, S, D);
+    be->linear_forward(be, a->semantic, a->sem_in, w->text_project.w, w->text_project.b, B, S, D);
 
     /* 5. joint cross-attention fusion */
-    memcpy(a->fu_x[0], a->visual, sizeof(float) * B * N1 * D);
+    be->copy(be, a->fu_x[0], a->visual, sizeof(float) * B * N1 * D);
     sibvad_fusion_dims fd = {B, N1, D, c->fu_heads, D * c->fu_ffn_ratio};
     for (int l = 0; l < c->fu_depth; l++)
-        sibvad_fusion_block_forward(a->fu_x[l + 1], &a->fu_cache[l], a->fu_x[l], a->semantic, a->motion,
-                                    &w->fu[l], &fd);
+        sibvad_fusion_block_forward_be(be, a->fu_x[l + 1], &a->fu_cache[l], a->fu_x[l], a->semantic, a->motion,
+                                       &w->fu[l], &fd);
 
     /* 6. decoder input: [semantic; rgb_project([fused, motion])] + pos */
-    sibvad_concat_channels(a->dec_cat, a->fu_x[c->fu_depth], D, a->motion, D, B * N1);
-    sibvad_linear_forward(a->rgb_h, a->dec_cat, w->rgb0.w, w->rgb0.b, B * N1, 2 * D, c->rgb_hidden);
-    sibvad_gelu_forward(a->rgb_a, a->rgb_h, (size_t)B * N1 * c->rgb_hidden);
-    sibvad_linear_forward(a->rgb_out, a->rgb_a, w->rgb2.w, w->rgb2.b, B * N1, c->rgb_hidden, D);
+    be->concat_channels(be, a->dec_cat, a->fu_x[c->fu_depth], D, a->motion, D, B * N1);
+    be->linear_forward(be, a->rgb_h, a->dec_cat, w->rgb0.w, w->rgb0.b, B * N1, 2 * D, c->rgb_hidden);
+    be->gelu_forward(be, a->rgb_a, a->rgb_h, (size_t)B * N1 * c->rgb_hidden);
+    be->linear_forward(be, a->rgb_out, a->rgb_a, w->rgb2.w, w->rgb2.b, B * N1, c->rgb_hidden, D);
     for (int b = 0; b < B; b++) {
         float *x0 = a->de_x[0] + (size_t)b * N2 * D;
-        memcpy(x0, a->semantic + (size_t)b * D, sizeof(float) * D);
-        memcpy(x0 + D, a->rgb_out + (size_t)b * N1 * D, sizeof(float) * N1 * D);
-        for (size_t i = 0; i < (size_t)N2 * D; i++)
-            x0[i] += w->de_pos[i];
+        be->copy(be, x0, a->semantic + (size_t)b * D, sizeof(float) * D);
+        be->copy(be, x0 + D, a->rgb_out + (size_t)b * N1 * D, sizeof(float) * N1 * D);
     }
+    be->add_rowvec(be, a->de_x[0], w->de_pos, B, N2 * D);
 
     /* 7. decoder layers: ViT block then SFFM (no residual around the SFFM) */
     sibvad_model_vit_dims(m, SIBVAD_STACK_DECODER, B, &vd);
     sibvad_sffm_dims sd;
     sibvad_model_sffm_dims(m, &sd, B);
     for (int l = 0; l < c->de_depth; l++) {
-        sibvad_vit_block_forward(a->de_blk[l], &a->de_cache[l], a->de_x[l], &w->de[l], &vd);
-        sibvad_sffm_forward(a->de_x[l + 1], &a->sffm_cache[l], a->de_blk[l], &w->sffm[l], &sd);
+        sibvad_vit_block_forward_be(be, a->de_blk[l], &a->de_cache[l], a->de_x[l], &w->de[l], &vd);
+        be->sffm_forward(be, a->de_x[l + 1], &a->sffm_cache[l], a->de_blk[l], &w->sffm[l], &sd);
         losses->balance += a->sffm_cache[l].balance;
     }
-    sibvad_layernorm_forward(a->de_norm, a->de_norm_mean, a->de_norm_rstd, a->de_x[c->de_depth],
-                             w->de_norm_w, w->de_norm_b, B * N2, D, 1e-5f);
+    be->layernorm_forward(be, a->de_norm, a->de_norm_mean, a->de_norm_rstd, a->de_x[c->de_depth], w->de_norm_w,
+                          w->de_norm_b, B * N2, D, 1e-5f);
 
     /* 8. semantic head (token 0) */
     if (in->semantic) {
         for (int b = 0; b < B; b++)
-            memcpy(a->sem_tok + (size_t)b * D, a->de_norm + (size_t)b * N2 * D, sizeof(float) * D);
-        sibvad_linear_forward(a->sem_h, a->sem_tok, w->sem0.w, w->sem0.b, B, D, c->sem_hidden);
-        sibvad_gelu_forward(a->sem_a, a->sem_h, (size_t)B * c->sem_hidden);
-        sibvad_linear_forward(a->sem_pred, a->sem_a, w->sem2.w, w->sem2.b, B, c->sem_hidden, S);
+            be->copy(be, a->sem_tok + (size_t)b * D, a->de_norm + (size_t)b * N2 * D, sizeof(float) * D);
+        be->linear_forward(be, a->sem_h, a->sem_tok, w->sem0.w, w->sem0.b, B, D, c->sem_hidden);
+        be->gelu_forward(be, a->sem_a, a->sem_h, (size_t)B * c->sem_hidden);
+        be->linear_forward(be, a->sem_pred, a->sem_a, w->sem2.w, w->sem2.b, B, c->sem_hidden, S);
     }
 
     /* 9. pixel head: patch tokens (2..) with the skip stream (CLS dropped) */
     for (int b = 0; b < B; b++)
-        sibvad_concat_channels(a->pix_in + (size_t)b * Np * 2 * D, a->de_norm + ((size_t)b * N2 + 2) * D, D,
-                               a->skip + ((size_t)b * N1 + 1) * D, D, Np);
-    sibvad_linear_forward(a->pred_patches, a->pix_in, w->pred.w, w->pred.b, B * Np, 2 * D, p * p * C);
-    sibvad_unpatchify(a->img, a->pred_patches, B, C, m->gh, m->gw, p);
-    sibvad_conv2d_forward(a->conv1, a->img, w->conv3_w, w->conv3_b, B, C, C, Hh, Ww, 3);
-    sibvad_leakyrelu_forward(a->act1, a->conv1, (size_t)B * img, 0.01f);
-    sibvad_conv2d_forward(a->pred, a->act1, w->conv1_w, w->conv1_b, B, C, C, Hh, Ww, 1);
+        be->concat_channels(be, a->pix_in + (size_t)b * Np * 2 * D, a->de_norm + ((size_t)b * N2 + 2) * D, D,
+                            a->skip + ((size_t)b * N1 + 1) * D, D, Np);
+    be->linear_forward(be, a->pred_patches, a->pix_in, w->pred.w, w->pred.b, B * Np, 2 * D, p * p * C);
+    be->unpatchify(be, a->img, a->pred_patches, B, C, m->gh, m->gw, p);
+    be->conv2d_forward(be, a->conv1, a->img, w->conv3_w, w->conv3_b, B, C, C, Hh, Ww, 3);
+    be->leakyrelu_forward(be, a->act1, a->conv1, (size_t)B * img, 0.01f);
+    be->conv2d_forward(be, a->pred, a->act1, w->conv1_w, w->conv1_b, B, C, C, Hh, Ww, 1);
 
     /* 10. losses */
     if (in->target) {
         const size_t n = (size_t)B * img;
-        losses->pred = sibvad_mse_forward(a->pred, a->target, n);
-        losses->motion = sibvad_motion_loss_forward(a->pred, a->target, a->prev, n);
+        losses->pred = be->mse_forward(be, a->pred, a->target, n);
+        losses->motion = be->motion_loss_forward(be, a->pred, a->target, a->prev, n);
         if (in->semantic)
-            losses->sem = sibvad_cosine_loss_forward(a->sem_pred, a->sem_in, B, S);
+            losses->sem = be->cosine_loss_forward(be, a->sem_pred, a->sem_in, B, S);
         losses->total = c->w_pred * losses->pred + c->w_sem * losses->sem + c->w_motion * losses->motion +
                         losses->balance;
     }
@@ -202,6 +205,7 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
         return sibvad_fail(err, "forward: batch %d outside 1..%d (the prepared size)", B, m->max_batch);
     const sibvad_config *c = &m->cfg;
     sibvad_acts *a = &m->a;
+    sibvad_be be = m->be;
     const int T = c->frames_in;
     const size_t img = (size_t)c->channels * c->img_h * c->img_w, tap = (size_t)m->N1 * c->bb_width;
 
@@ -209,13 +213,17 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
     m->has_target = target != NULL;
     m->has_sem = semantic != NULL;
 
+    /* the frames in backend memory (on the CPU: the caller's) */
+    if (m->in_frames) {
+        be->upload(be, m->in_frames, frames, sizeof(float) * B * T * img);
+        frames = m->in_frames;
+    }
     /* stage 1: every input frame, every difference D_t = I_t+1 - I_t of each clip */
     sibvad_forward_frames(m, a, a->vis_proj, frames, B * T);
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T - 1; t++) {
-            const float *f0 = frames + ((size_t)b * T + t) * img;
-            sibvad_sub(a->diffs + ((size_t)b * (T - 1) + t) * img, f0 + img, f0, img);
-        }
+    for (int b = 0; b < B; b++) {
+        const float *f0 = frames + (size_t)b * T * img; /* all T-1 differences of clip b at once */
+        be->sub(be, a->diffs + (size_t)b * (T - 1) * img, f0 + img, f0, (size_t)(T - 1) * img);
+    }
     sibvad_forward_diffs(m, a, a->diffs, B * (T - 1));
 
     /* stage 2: the clips, their features in a row */
@@ -230,32 +238,24 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
     return 0;
 }
 
-void sibvad_acts_scores(const sibvad_config *c, const sibvad_acts *a, int B, int has_sem, float *visual,
-                        float *semantic, float *error_map)
+void sibvad_acts_scores(sibvad_be be, const sibvad_config *c, const sibvad_acts *a, int B, int has_sem,
+                        float *visual, float *semantic, float *error_map, float *scratch)
 {
-    const int C = c->channels;
     const size_t HW = (size_t)c->img_h * c->img_w;
-    for (int b = 0; b < B; b++) {
-        const float *p = a->pred + (size_t)b * C * HW, *t = a->target + (size_t)b * C * HW;
-        double s = 0.0;
-        for (size_t i = 0; i < HW; i++) {
-            float e = 0.0f;
-            for (int ch = 0; ch < C; ch++) {
-                float d = p[ch * HW + i] - t[ch * HW + i];
-                e += d * d;
-            }
-            s += e;
-            if (error_map)
-                error_map[(size_t)b * HW + i] = e / C;
-        }
-        if (visual)
-            visual[b] = (float)(s / ((double)C * HW));
-    }
+    /* on the CPU the outputs are written in place; elsewhere through scratch */
+    float *emap = scratch ? (error_map ? scratch : NULL) : error_map;
+    be->visual_error(be, visual, emap, a->pred, a->target, B, c->channels, HW);
+    if (scratch && error_map)
+        be->download(be, error_map, scratch, sizeof(float) * B * HW);
     if (semantic) {
-        if (has_sem)
-            sibvad_cosine_distance(semantic, a->sem_pred, a->sem_in, B, c->sem_dim);
-        else
+        if (has_sem) {
+            float *sd = scratch ? scratch + (size_t)B * HW : semantic;
+            be->cosine_distance(be, sd, a->sem_pred, a->sem_in, B, c->sem_dim);
+            if (scratch)
+                be->download(be, semantic, sd, sizeof(float) * B);
+        } else {
             memset(semantic, 0, sizeof(float) * B);
+        }
     }
 }
 
@@ -266,6 +266,6 @@ int sibvad_model_scores(const sibvad_model *m, float *visual, float *semantic, f
         return sibvad_fail(err, "scores: no forward pass has run");
     if (!m->has_target)
         return sibvad_fail(err, "scores: the last forward pass had no target frame");
-    sibvad_acts_scores(&m->cfg, &m->a, m->B, m->has_sem, visual, semantic, error_map);
+    sibvad_acts_scores(m->be, &m->cfg, &m->a, m->B, m->has_sem, visual, semantic, error_map, m->score_buf);
     return 0;
 }

@@ -4,12 +4,25 @@
  * Memory: one flat buffer each for parameters (all tensors, spec names, in
  * table order), gradients and Adam moments (trainable tensors only), forward
  * activations and activation gradients. Buffers are carved from arenas at
- * sibvad_model_prepare(); the step functions never allocate. */
+ * sibvad_model_prepare(); the step functions never allocate.
+ *
+ * Backends: every buffer above lives in the memory of the model's backend
+ * (m->be, the CPU unless sibvad_model_use_backend moved it) and is touched only
+ * through it. The tensor table (sibvad_tensor.data/grad, Adam's moments for the
+ * model files) points at host memory: the same buffers on the CPU, host mirrors
+ * refreshed by download for other backends. */
 #ifndef SIBVAD_MODEL_INTERNAL_H
 #define SIBVAD_MODEL_INTERNAL_H
 
 #include "sibvad.h"
+#include "backend.h"
 #include "ops/blocks.h"
+
+/* Host memory is backend memory: the CPU backend. */
+static inline int sibvad_be_is_host(sibvad_be be)
+{
+    return be == sibvad_backend_cpu();
+}
 
 typedef struct sibvad_linear_w {
     float *w, *b;
@@ -82,13 +95,15 @@ typedef struct sibvad_grad_scratch {
 struct sibvad_model {
     sibvad_config cfg;
     int gh, gw, Np, N1, N2;
+    const sibvad_backend *be;               /* where every buffer below lives (CPU by default) */
     /* tensor table */
     int ntensors, cap;
     sibvad_tensor *tensors;
     size_t *offsets, *goffsets;             /* per tensor; goffsets SIZE_MAX when no gradient */
     int *init_kind;
     float *init_arg;
-    float *params, *grads, *adam_m, *adam_v;
+    float *params, *grads, *adam_m, *adam_v;   /* backend memory */
+    float *hparams, *hgrads, *hadam_m, *hadam_v; /* host: the same pointers on the CPU, else mirrors */
     size_t nparams, ngrads;
     int adam_t;
     float lr_scale;                         /* schedule factor on cfg.lr */
@@ -100,6 +115,10 @@ struct sibvad_model {
     size_t act_size, dact_size;
     sibvad_acts a, d;
     sibvad_grad_scratch s;
+    /* backends other than the CPU only (NULL on the CPU), sized at prepare */
+    float *in_frames;                       /* backend (max_batch, T, C, H, W): the uploaded input frames */
+    float *score_buf;                       /* backend (max_batch * (H*W + 1)): error maps and e_s */
+    float *host_pred, *host_sem_pred;       /* host mirrors of a.pred, a.sem_pred */
     /* last forward */
     int B, has_target, has_sem;
     sibvad_losses losses;
@@ -112,6 +131,9 @@ void sibvad_model_vit_dims(const sibvad_model *m, sibvad_stack stack, int B, sib
 void sibvad_model_sffm_dims(const sibvad_model *m, sibvad_sffm_dims *s, int B);
 
 /* ---- The forward pass in two stages (model-forward.c) ----
+ * Both stages run on the model's backend (m->be): every pointer handed to
+ * them is memory of that backend, except sibvad_clip_in's target and
+ * semantic, which are host memory (stage 2 uploads them into its activations).
  * Stage 1, per frame: the backbone on each frame and the motion encoder on each
  * frame difference. Stage 2, per clip: everything else, reading stage 1's
  * features from rings, so that the batch forward (features in a row, first = 0)
@@ -142,18 +164,23 @@ void sibvad_forward_diffs(const sibvad_model *m, sibvad_acts *a, const float *di
  * patch_embed tap in a->bb_x[0] from one push to the next. */
 void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_clip_in *in, int B,
                           sibvad_losses *losses);
-/* The scores of B clips from stage 2's activations (see sibvad_model_scores). */
-void sibvad_acts_scores(const sibvad_config *c, const sibvad_acts *a, int B, int has_sem, float *visual,
-                        float *semantic, float *error_map);
+/* The scores of B clips from stage 2's activations (see sibvad_model_scores),
+ * into host memory (any output may be NULL). scratch: NULL when be is the CPU,
+ * else backend memory of B * (H*W + 1) floats for the error maps and e_s on
+ * their way to the host. */
+void sibvad_acts_scores(sibvad_be be, const sibvad_config *c, const sibvad_acts *a, int B, int has_sem,
+                        float *visual, float *semantic, float *error_map, float *scratch);
 
 /* Inference activations outside the model (model-memory.c): stage 2 for `clips`
  * clips, stage 1 for `frames` frames and `diffs` differences, in one allocation
- * (*mem), carved by the layout that sibvad_model_prepare uses. */
+ * (*mem) of the model's backend, carved by the layout that sibvad_model_prepare
+ * uses. Destroy with the same backend. */
 int sibvad_acts_create(const sibvad_model *m, sibvad_acts *a, float **mem, int clips, int frames, int diffs,
                        sibvad_error *err);
-void sibvad_acts_destroy(sibvad_acts *a, float *mem);
+void sibvad_acts_destroy(sibvad_be be, sibvad_acts *a, float *mem);
 
-/* Adam's moment buffers of trainable tensor i (NULL for others). */
+/* Adam's moment buffers of trainable tensor i (NULL for others), in host
+ * memory (downloaded into the host mirror first when the model is not on the CPU). */
 float *sibvad_model_moment(sibvad_model *m, int i, int which);
 void sibvad_model_set_adam_step(sibvad_model *m, int t);
 

@@ -4,7 +4,10 @@
  * One layout function walks every buffer of the forward pass (and, when
  * training, of the backward pass) twice: first counting floats, then handing
  * out slices of one allocation. When the model is not trained (or a stack is
- * frozen), the layers of a stack share one cache, since nothing reads it back. */
+ * frozen), the layers of a stack share one cache, since nothing reads it back.
+ * The arenas are memory of the model's backend (be->alloc); on a backend other
+ * than the CPU, prepare also allocates the staging buffers and host mirrors
+ * through which inputs and results cross (see model-internal.h). */
 #include "model-internal.h"
 
 #include <stdlib.h>
@@ -285,6 +288,13 @@ static void layout(sibvad_model *m, arena *A, arena *G)
     take_sffm_scratch(G, &m->s.sffm, B, N2, D, c->sffm_nr, c->sffm_k, bs);
 }
 
+/* backend memory, NULL allowed */
+static void be_free(sibvad_be be, void *p)
+{
+    if (p)
+        be->free(be, p);
+}
+
 static void free_lists(sibvad_acts *a)
 {
     free(a->bb_x);
@@ -302,8 +312,14 @@ static void free_lists(sibvad_acts *a)
 
 void sibvad_model_free_activations(sibvad_model *m)
 {
-    free(m->act_mem);
-    free(m->dact_mem);
+    sibvad_be be = m->be;
+    be_free(be, m->act_mem);
+    be_free(be, m->dact_mem);
+    be_free(be, m->in_frames);
+    be_free(be, m->score_buf);
+    free(m->host_pred);
+    free(m->host_sem_pred);
+    m->in_frames = m->score_buf = m->host_pred = m->host_sem_pred = NULL;
     free_lists(&m->a);
     free_lists(&m->d);
     memset(&m->s, 0, sizeof m->s);
@@ -337,6 +353,7 @@ int sibvad_model_prepare(sibvad_model *m, int max_batch, int training, sibvad_er
     if (max_batch < 1 || max_batch > 4096)
         return sibvad_fail(err, "prepare: batch size %d out of range 1..4096", max_batch);
     arena A = {0}, G = {0};
+    sibvad_be be = m->be;
     sibvad_model_free_activations(m);
     m->max_batch = max_batch;
     m->training = training ? 1 : 0;
@@ -345,11 +362,21 @@ int sibvad_model_prepare(sibvad_model *m, int max_batch, int training, sibvad_er
     layout(m, &A, m->training ? &G : NULL);
     m->act_size = A.used;
     m->dact_size = G.used;
-    m->act_mem = aligned_alloc(64, sizeof(float) * (A.used ? A.used : 16));
-    m->dact_mem = m->training ? aligned_alloc(64, sizeof(float) * (G.used ? G.used : 16)) : NULL;
+    m->act_mem = be->alloc(be, sizeof(float) * (A.used ? A.used : 16));
+    m->dact_mem = m->training ? be->alloc(be, sizeof(float) * (G.used ? G.used : 16)) : NULL;
     if (!m->act_mem || (m->training && !m->dact_mem))
         goto oom;
-    memset(m->act_mem, 0, sizeof(float) * A.used);
+    if (!sibvad_be_is_host(be)) {
+        const sibvad_config *c = &m->cfg;
+        const size_t img = (size_t)c->channels * c->img_h * c->img_w, HW = (size_t)c->img_h * c->img_w;
+        m->in_frames = be->alloc(be, sizeof(float) * max_batch * c->frames_in * img);
+        m->score_buf = be->alloc(be, sizeof(float) * max_batch * (HW + 1));
+        m->host_pred = malloc(sizeof(float) * max_batch * img);
+        m->host_sem_pred = malloc(sizeof(float) * max_batch * c->sem_dim);
+        if (!m->in_frames || !m->score_buf || !m->host_pred || !m->host_sem_pred)
+            goto oom;
+    }
+    be->zero(be, m->act_mem, sizeof(float) * A.used);
     arena A2 = {m->act_mem, 0}, G2 = {m->dact_mem, 0};
     layout(m, &A2, m->training ? &G2 : NULL);
     m->max_batch = max_batch;
@@ -375,21 +402,22 @@ int sibvad_acts_create(const sibvad_model *m, sibvad_acts *a, float **mem, int c
         return sibvad_fail(err, "activations: out of memory");
     }
     arena A = {0};
+    sibvad_be be = m->be;
     layout_acts(m, a, &A, (size_t)clips, (size_t)frames, (size_t)diffs, 0, 0);
-    *mem = aligned_alloc(64, sizeof(float) * (A.used ? A.used : 16));
+    *mem = be->alloc(be, sizeof(float) * (A.used ? A.used : 16));
     if (!*mem) {
         free_lists(a);
         return sibvad_fail(err, "activations: cannot allocate %zu MiB", A.used * sizeof(float) >> 20);
     }
-    memset(*mem, 0, sizeof(float) * A.used);
+    be->zero(be, *mem, sizeof(float) * A.used);
     arena A2 = {*mem, 0};
     layout_acts(m, a, &A2, (size_t)clips, (size_t)frames, (size_t)diffs, 0, 0);
     return 0;
 }
 
-void sibvad_acts_destroy(sibvad_acts *a, float *mem)
+void sibvad_acts_destroy(sibvad_be be, sibvad_acts *a, float *mem)
 {
-    free(mem);
+    be_free(be, mem);
     if (a)
         free_lists(a);
 }

@@ -1,11 +1,15 @@
 /* model.c: the SIB-VAD model's parameters: the tensor table in the spec's
- * names (section 9), initialisation, typed weight views, Adam, accessors.
+ * names (section 9), initialisation, typed weight views, Adam, accessors, and
+ * the move to another compute backend (sibvad_model_use_backend).
  * The forward and backward passes are in model-forward.c and model-backward.c,
  * the activation memory in model-memory.c.
  *
  * Parameter layout: every tensor of the table lives in one flat buffer
  * (m->params) in registration order; trainable tensors also get a slice of the
- * flat gradient buffer and of the two Adam moment buffers. */
+ * flat gradient buffer and of the two Adam moment buffers. The flat buffers
+ * are memory of the model's backend; a model starts on the CPU, where they are
+ * also the tensors' host memory. On another backend the CPU buffers stay as
+ * host mirrors: the tensor accessors download into them. */
 #include "model-internal.h"
 #include "ops/ops.h"
 #include "rng.h"
@@ -280,6 +284,15 @@ static void init_tensor(sibvad_model *m, int i, sibvad_rng *rng)
 
 /* ---------- typed views ---------- */
 
+static int find_index(const sibvad_model *m, const char *name)
+{
+    for (int i = 0; i < m->ntensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* a tensor (or its gradient) in backend memory */
 static float *find(sibvad_model *m, int grad, const char *fmt, ...)
 {
     char name[256];
@@ -287,10 +300,12 @@ static float *find(sibvad_model *m, int grad, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    sibvad_tensor *t = sibvad_model_find_tensor(m, name);
-    if (!t)
+    int i = find_index(m, name);
+    if (i < 0)
         return NULL;
-    return grad ? t->grad : t->data;
+    if (!grad)
+        return m->params + m->offsets[i];
+    return m->goffsets[i] == SIZE_MAX ? NULL : m->grads + m->goffsets[i];
 }
 
 static sibvad_linear_w find_linear(sibvad_model *m, int grad, const char *name)
@@ -444,19 +459,24 @@ sibvad_model *sibvad_model_create(const sibvad_config *cfg, uint64_t seed, sibva
     m->Np = m->gh * m->gw;
     m->N1 = m->Np + 1;
     m->N2 = m->Np + 2;
+    m->be = sibvad_backend_cpu();
     if (build_table(m) < 0)
         goto oom;
-    m->params = malloc(sizeof(float) * m->nparams);
-    m->grads = calloc(m->ngrads ? m->ngrads : 1, sizeof(float));
-    m->adam_m = calloc(m->ngrads ? m->ngrads : 1, sizeof(float));
-    m->adam_v = calloc(m->ngrads ? m->ngrads : 1, sizeof(float));
+    /* A new model is on the CPU, whose memory is the C heap (host and backend
+     * buffers are the same). calloc, not the backend's alloc + zero: the
+     * gradients and moments of a model that is never trained stay uncommitted. */
+    const size_t ng = m->ngrads ? m->ngrads : 1;
+    m->params = m->hparams = malloc(sizeof(float) * m->nparams);
+    m->grads = m->hgrads = calloc(ng, sizeof(float));
+    m->adam_m = m->hadam_m = calloc(ng, sizeof(float));
+    m->adam_v = m->hadam_v = calloc(ng, sizeof(float));
     if (!m->params || !m->grads || !m->adam_m || !m->adam_v)
         goto oom;
     sibvad_rng rng;
     sibvad_rng_seed(&rng, seed);
     for (int i = 0; i < m->ntensors; i++) {
-        m->tensors[i].data = m->params + m->offsets[i];
-        m->tensors[i].grad = m->goffsets[i] == SIZE_MAX ? NULL : m->grads + m->goffsets[i];
+        m->tensors[i].data = m->hparams + m->offsets[i];
+        m->tensors[i].grad = m->goffsets[i] == SIZE_MAX ? NULL : m->hgrads + m->goffsets[i];
         init_tensor(m, i, &rng);
     }
     if (bind(m, 0, &m->w) < 0 || bind(m, 1, &m->g) < 0)
@@ -481,10 +501,17 @@ void sibvad_model_free(sibvad_model *m)
     free(m->goffsets);
     free(m->init_kind);
     free(m->init_arg);
-    free(m->params);
-    free(m->grads);
-    free(m->adam_m);
-    free(m->adam_v);
+    if (m->be) {
+        float *bufs[4] = {m->params, m->grads, m->adam_m, m->adam_v};
+        float *host[4] = {m->hparams, m->hgrads, m->hadam_m, m->hadam_v};
+        for (int k = 0; k < 4; k++) {
+            if (bufs[k])
+                m->be->free(m->be, bufs[k]);
+            if (host[k] != bufs[k])
+                free(host[k]);
+        }
+        sibvad_backend_release((sibvad_backend *)m->be);
+    }
     unbind(&m->w);
     unbind(&m->g);
     free(m);
@@ -499,22 +526,33 @@ size_t sibvad_model_num_params(const sibvad_model *m, int trainable_only)
 
 int sibvad_model_num_tensors(const sibvad_model *m) { return m->ntensors; }
 
+/* Tensor i with its host views up to date: on a backend other than the CPU,
+ * its values and gradient are downloaded into the host mirrors. */
+static sibvad_tensor *host_tensor(sibvad_model *m, int i)
+{
+    sibvad_tensor *t = &m->tensors[i];
+    if (!sibvad_be_is_host(m->be)) {
+        m->be->download(m->be, t->data, m->params + m->offsets[i], sizeof(float) * t->numel);
+        if (t->grad)
+            m->be->download(m->be, t->grad, m->grads + m->goffsets[i], sizeof(float) * t->numel);
+    }
+    return t;
+}
+
 sibvad_tensor *sibvad_model_tensor(sibvad_model *m, int i)
 {
-    return i >= 0 && i < m->ntensors ? &m->tensors[i] : NULL;
+    return i >= 0 && i < m->ntensors ? host_tensor(m, i) : NULL;
 }
 
 sibvad_tensor *sibvad_model_find_tensor(sibvad_model *m, const char *name)
 {
-    for (int i = 0; i < m->ntensors; i++)
-        if (strcmp(m->tensors[i].name, name) == 0)
-            return &m->tensors[i];
-    return NULL;
+    int i = find_index(m, name);
+    return i < 0 ? NULL : host_tensor(m, i);
 }
 
 void sibvad_model_zero_grad(sibvad_model *m)
 {
-    memset(m->grads, 0, sizeof(float) * m->ngrads);
+    m->be->zero(m->be, m->grads, sizeof(float) * m->ngrads);
 }
 
 int sibvad_model_step(sibvad_model *m, sibvad_error *err)
@@ -528,20 +566,33 @@ int sibvad_model_step(sibvad_model *m, sibvad_error *err)
     for (int i = 0; i < m->ntensors; i++) {
         if (m->goffsets[i] == SIZE_MAX)
             continue;
-        sibvad_tensor *t = &m->tensors[i];
-        sibvad_adam_update(t->data, t->grad, m->adam_m + m->goffsets[i], m->adam_v + m->goffsets[i],
-                           t->numel, c->lr * m->lr_scale, c->beta1, c->beta2, c->adam_eps, c->weight_decay, m->adam_t);
+        const size_t o = m->offsets[i], go = m->goffsets[i];
+        m->be->adam_update(m->be, m->params + o, m->grads + go, m->adam_m + go, m->adam_v + go, m->tensors[i].numel,
+                           c->lr * m->lr_scale, c->beta1, c->beta2, c->adam_eps, c->weight_decay, m->adam_t);
     }
     return 0;
 }
 
 void sibvad_model_losses(const sibvad_model *m, sibvad_losses *out) { *out = m->losses; }
 
-const float *sibvad_model_prediction(const sibvad_model *m) { return m->a.pred; }
+const float *sibvad_model_prediction(const sibvad_model *m)
+{
+    if (!m->host_pred)
+        return m->a.pred;
+    const sibvad_config *c = &m->cfg;
+    if (m->B > 0)
+        m->be->download(m->be, m->host_pred, m->a.pred, sizeof(float) * m->B * c->channels * c->img_h * c->img_w);
+    return m->host_pred;
+}
 
 const float *sibvad_model_semantic_prediction(const sibvad_model *m)
 {
-    return m->has_sem ? m->a.sem_pred : NULL;
+    if (!m->has_sem)
+        return NULL;
+    if (!m->host_sem_pred)
+        return m->a.sem_pred;
+    m->be->download(m->be, m->host_sem_pred, m->a.sem_pred, sizeof(float) * m->B * m->cfg.sem_dim);
+    return m->host_sem_pred;
 }
 
 int sibvad_model_adam_step(const sibvad_model *m) { return m->adam_t; }
@@ -554,7 +605,77 @@ float *sibvad_model_moment(sibvad_model *m, int i, int which)
 {
     if (i < 0 || i >= m->ntensors || m->goffsets[i] == SIZE_MAX)
         return NULL;
-    return (which ? m->adam_v : m->adam_m) + m->goffsets[i];
+    float *host = (which ? m->hadam_v : m->hadam_m) + m->goffsets[i];
+    if (!sibvad_be_is_host(m->be))
+        m->be->download(m->be, host, (which ? m->adam_v : m->adam_m) + m->goffsets[i],
+                        sizeof(float) * m->tensors[i].numel);
+    return host;
+}
+
+/* ---------- backends ---------- */
+
+int sibvad_model_use_backend(sibvad_model *m, const char *name, sibvad_error *err)
+{
+    if (!m)
+        return sibvad_fail(err, "use backend: NULL model");
+    sibvad_backend *nb = sibvad_backend_open(name, err);
+    if (!nb)
+        return -1;
+    sibvad_be old = m->be;
+    if (nb == old || (!sibvad_be_is_host(nb) && !sibvad_be_is_host(old) && strcmp(nb->name, old->name) == 0)) {
+        if (nb != old)
+            sibvad_backend_release(nb);
+        return 0; /* already there */
+    }
+    const size_t ng = m->ngrads ? m->ngrads : 1;
+    const size_t sizes[4] = {m->nparams, ng, ng, ng};
+    float **bufs[4] = {&m->params, &m->grads, &m->adam_m, &m->adam_v};
+    float **host[4] = {&m->hparams, &m->hgrads, &m->hadam_m, &m->hadam_v};
+    float *nbuf[4] = {0};
+    /* the new buffers first: a failure leaves the model as it was */
+    if (!sibvad_be_is_host(nb)) {
+        for (int k = 0; k < 4; k++)
+            if (!(nbuf[k] = nb->alloc(nb, sizeof(float) * sizes[k]))) {
+                for (int j = 0; j < k; j++)
+                    nb->free(nb, nbuf[j]);
+                sibvad_fail(err, "use backend %s: cannot allocate %zu MiB for the parameters, gradients and "
+                            "Adam moments", nb->name, (sizes[0] + 3 * sizes[1]) * sizeof(float) >> 20);
+                sibvad_backend_release(nb);
+                return -1;
+            }
+    }
+    const int prepared = m->act_mem != NULL, max_batch = m->max_batch, training = m->training;
+    sibvad_model_free_activations(m);  /* they live on the old backend */
+    for (int k = 0; k < 4; k++) {
+        const size_t bytes = sizeof(float) * sizes[k];
+        if (!sibvad_be_is_host(old)) { /* the host mirror gets the values; the old buffer goes */
+            old->download(old, *host[k], *bufs[k], bytes);
+            old->free(old, *bufs[k]);
+        }
+        if (sibvad_be_is_host(nb)) {
+            *bufs[k] = *host[k]; /* the mirror becomes the buffer */
+        } else {
+            nb->upload(nb, nbuf[k], *host[k], bytes);
+            *bufs[k] = nbuf[k];
+        }
+    }
+    if (!sibvad_be_is_host(old))
+        sibvad_backend_release((sibvad_backend *)old);
+    m->be = nb;
+    unbind(&m->w);
+    unbind(&m->g);
+    if (bind(m, 0, &m->w) < 0 || bind(m, 1, &m->g) < 0)
+        return sibvad_fail(err, "use backend: out of memory");
+    if (nb->synchronize(nb, err) < 0)
+        return -1;
+    if (prepared)
+        return sibvad_model_prepare(m, max_batch, training, err);
+    return 0;
+}
+
+const char *sibvad_model_backend_name(const sibvad_model *m)
+{
+    return m && m->be ? m->be->name : NULL;
 }
 
 void sibvad_model_set_calibration(sibvad_model *m, const sibvad_calibration *c)

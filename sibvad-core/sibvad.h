@@ -78,6 +78,22 @@ void sibvad_model_free(sibvad_model *m);
 const sibvad_config *sibvad_model_config(const sibvad_model *m);
 size_t sibvad_model_num_params(const sibvad_model *m, int trainable_only);
 
+/* The compute backend of the model: "cpu" (where every model starts), "cuda"
+ * (a GPU, through the CUDA backend module) or "auto" (CUDA when the module
+ * loads and a GPU works, else the CPU). Moves the parameters, gradients and
+ * Adam moments to the named backend; activations already prepared are
+ * prepared again there with the same sizes. Streams of the model must be made
+ * anew after a move (their push refuses a moved model). On a backend other
+ * than the CPU, everything handed back to the caller (predictions, scores,
+ * sibvad_tensor data and grad, model files, stream results) is a host copy,
+ * downloaded when it is asked for; writes into sibvad_tensor.data do not
+ * reach the model there (edit on the CPU, then move). Fails with a message
+ * that says why (no module, no driver, no GPU, out of memory); the model
+ * stays where it was unless the failure comes from re-preparing. */
+int sibvad_model_use_backend(sibvad_model *m, const char *name, sibvad_error *err);
+/* "cpu" or "cuda". */
+const char *sibvad_model_backend_name(const sibvad_model *m);
+
 /* Allocate activation buffers for batches of up to max_batch clips. With
  * training = 0 only what inference needs is kept (layers share their caches).
  * Called once; the forward/backward/step functions never allocate. */

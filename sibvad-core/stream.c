@@ -13,9 +13,12 @@
  *
  * push(frame t): if T frames precede it, stage 2 on frames t-T..t-1 with t as
  * the target (scores); then stage 1 on frame t (and on t - (t-1)). The model
- * is only read: several streams may share it, in different threads. */
+ * is only read: several streams may share it, in different threads.
+ *
+ * A stream's buffers live on the model's backend (as it was at creation). On a
+ * backend other than the CPU each pushed frame is uploaded first, and the
+ * error map and prediction handed back are downloaded into host buffers. */
 #include "model-internal.h"
-#include "ops/ops.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,7 @@ struct sibvad_stream {
     const sibvad_model *m;
     sibvad_config cfg;      /* the model's config at creation (a changed model is refused) */
     const float *params;    /* the model's parameters at creation */
+    sibvad_be be;           /* the model's backend at creation: every buffer below but emap and pred */
     int T;
     size_t img, hw, vis_entry, mo_entry;
     sibvad_acts a;          /* stage 1 for one frame / one difference, stage 2 for one clip */
@@ -31,9 +35,24 @@ struct sibvad_stream {
     float *vis_ring;        /* (T, N1, D) visual_project of frame k at entry k % T */
     float *mo_ring;         /* (T-1, N1, Dm) motion encoder output of difference k at entry k % (T-1) */
     float *prev;            /* (C, H, W) the last pushed frame */
-    float *emap;            /* (H, W) error map of the last scored frame */
+    float *emap;            /* host (H, W) error map of the last scored frame */
+    /* backends other than the CPU only */
+    float *cur;             /* (C, H, W) the pushed frame, uploaded */
+    float *scratch;         /* (H*W + 1) scores on their way to the host */
+    float *pred;            /* host (C, H, W) the last prediction */
     long long frames;       /* pushed since creation or reset */
 };
+
+static void *be_alloc(sibvad_be be, size_t n)
+{
+    return be->alloc(be, sizeof(float) * n);
+}
+
+static void be_free(sibvad_be be, void *p)
+{
+    if (p)
+        be->free(be, p);
+}
 
 sibvad_stream *sibvad_stream_new(const sibvad_model *m, sibvad_error *err)
 {
@@ -55,6 +74,7 @@ sibvad_stream *sibvad_stream_new(const sibvad_model *m, sibvad_error *err)
     s->m = m;
     s->cfg = *c;
     s->params = m->params;
+    s->be = m->be;
     s->T = c->frames_in;
     s->hw = (size_t)c->img_h * c->img_w;
     s->img = (size_t)c->channels * s->hw;
@@ -64,11 +84,19 @@ sibvad_stream *sibvad_stream_new(const sibvad_model *m, sibvad_error *err)
         free(s);
         return NULL;
     }
-    s->vis_ring = malloc(sizeof(float) * s->vis_entry * s->T);
-    s->mo_ring = malloc(sizeof(float) * s->mo_entry * (s->T - 1));
-    s->prev = malloc(sizeof(float) * s->img);
+    sibvad_be be = s->be;
+    s->vis_ring = be_alloc(be, s->vis_entry * s->T);
+    s->mo_ring = be_alloc(be, s->mo_entry * (s->T - 1));
+    s->prev = be_alloc(be, s->img);
     s->emap = malloc(sizeof(float) * s->hw);
-    if (!s->vis_ring || !s->mo_ring || !s->prev || !s->emap) {
+    int ok = s->vis_ring && s->mo_ring && s->prev && s->emap;
+    if (ok && !sibvad_be_is_host(be)) {
+        s->cur = be_alloc(be, s->img);
+        s->scratch = be_alloc(be, s->hw + 1);
+        s->pred = malloc(sizeof(float) * s->img);
+        ok = s->cur && s->scratch && s->pred;
+    }
+    if (!ok) {
         sibvad_stream_free(s);
         sibvad_fail(err, "stream: out of memory");
         return NULL;
@@ -80,11 +108,15 @@ void sibvad_stream_free(sibvad_stream *s)
 {
     if (!s)
         return;
-    sibvad_acts_destroy(&s->a, s->mem);
-    free(s->vis_ring);
-    free(s->mo_ring);
-    free(s->prev);
+    sibvad_be be = s->be;
+    sibvad_acts_destroy(be, &s->a, s->mem);
+    be_free(be, s->vis_ring);
+    be_free(be, s->mo_ring);
+    be_free(be, s->prev);
+    be_free(be, s->cur);
+    be_free(be, s->scratch);
     free(s->emap);
+    free(s->pred);
     free(s);
 }
 
@@ -107,12 +139,19 @@ int sibvad_stream_push(sibvad_stream *s, const float *frame, const float *semant
     if (!frame || !res)
         return sibvad_fail(err, "stream push: NULL %s", frame ? "result" : "frame");
     const sibvad_model *m = s->m;
-    if (m->params != s->params || memcmp(&m->cfg, &s->cfg, sizeof s->cfg) != 0)
-        return sibvad_fail(err, "stream push: the model changed since sibvad_stream_new (config or parameter "
-                                "buffer); make a new stream for it");
+    if (m->params != s->params || m->be != s->be || memcmp(&m->cfg, &s->cfg, sizeof s->cfg) != 0)
+        return sibvad_fail(err, "stream push: the model changed since sibvad_stream_new (config, parameter "
+                                "buffer or backend); make a new stream for it");
     memset(res, 0, sizeof *res);
+    sibvad_be be = s->be;
     const int T = s->T;
     const long long t = s->frames;
+    /* the frame in backend memory (on the CPU: the caller's) */
+    const float *cur = frame;
+    if (s->cur) {
+        be->upload(be, s->cur, frame, sizeof(float) * s->img);
+        cur = s->cur;
+    }
 
     /* stage 2: the clip t-T..t-1 from the rings, frame t as its target */
     if (t >= T) {
@@ -125,21 +164,27 @@ int sibvad_stream_push(sibvad_stream *s, const float *frame, const float *semant
         };
         sibvad_losses losses;
         sibvad_forward_clips(m, &s->a, &in, 1, &losses);
-        sibvad_acts_scores(&m->cfg, &s->a, 1, semantic != NULL, &res->visual, &res->semantic, s->emap);
+        sibvad_acts_scores(be, &m->cfg, &s->a, 1, semantic != NULL, &res->visual, &res->semantic, s->emap,
+                           s->scratch);
         res->scored = 1;
         res->error_map = s->emap;
-        res->prediction = s->a.pred;
+        if (s->pred) {
+            be->download(be, s->pred, s->a.pred, sizeof(float) * s->img);
+            res->prediction = s->pred;
+        } else {
+            res->prediction = s->a.pred;
+        }
     }
 
     /* stage 1: frame t into entry t % T, difference t - (t-1) into entry t % (T-1) */
-    sibvad_forward_frames(m, &s->a, s->vis_ring + (size_t)(t % T) * s->vis_entry, frame, 1);
+    sibvad_forward_frames(m, &s->a, s->vis_ring + (size_t)(t % T) * s->vis_entry, cur, 1);
     if (t >= 1) {
-        sibvad_sub(s->a.diffs, frame, s->prev, s->img);
+        be->sub(be, s->a.diffs, cur, s->prev, s->img);
         sibvad_forward_diffs(m, &s->a, s->a.diffs, 1);
-        memcpy(s->mo_ring + (size_t)(t % (T - 1)) * s->mo_entry, s->a.mo_x[m->cfg.mo_depth],
-               sizeof(float) * s->mo_entry);
+        be->copy(be, s->mo_ring + (size_t)(t % (T - 1)) * s->mo_entry, s->a.mo_x[m->cfg.mo_depth],
+                 sizeof(float) * s->mo_entry);
     }
-    memcpy(s->prev, frame, sizeof(float) * s->img);
+    be->copy(be, s->prev, cur, sizeof(float) * s->img);
     s->frames++;
     res->warmup_left = s->frames >= T ? 0 : (int)(T - s->frames);
     return 0;

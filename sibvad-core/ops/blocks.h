@@ -6,11 +6,18 @@
  * block accepts NULL gradients (a frozen backbone); the fusion block and the
  * SFFM are always trained and need every gradient pointer. A cache struct (activations kept for backward, carved by
  * the model from its activation arena) and a scratch struct for backward.
- * Shapes: R = rows = images * tokens, D width, H heads, F hidden width. */
+ * Shapes: R = rows = images * tokens, D width, H heads, F hidden width.
+ *
+ * The ViT and fusion blocks run on a compute backend (backend.h): the *_be
+ * functions take it first and call only through it, with every float pointer
+ * in that backend's memory; the plain names run them on the CPU backend. The
+ * SFFM here is the CPU implementation (backends have their own: be->sffm_*). */
 #ifndef SIBVAD_BLOCKS_H
 #define SIBVAD_BLOCKS_H
 
 #include "ops.h"
+
+struct sibvad_backend;
 
 /* ---------------- ViT block (vit_block.c) ----------------
  * x1 = x + ls1 * proj(attn(qkv(LN1(x))));  out = x1 + ls2 * fc2(gelu(fc1(LN2(x1))))
@@ -46,9 +53,16 @@ typedef struct sibvad_vit_scratch {
     float *dprobs;                      /* (Bi,H,N,N) */
 } sibvad_vit_scratch;
 
+/* out must not alias x. */
+void sibvad_vit_block_forward_be(const struct sibvad_backend *be, float *out, sibvad_vit_cache *c,
+                                 const float *x, const sibvad_vit_weights *w, const sibvad_vit_dims *d);
+/* dx may be NULL (nothing upstream needs it); g: gradients, NULL if frozen. */
+void sibvad_vit_block_backward_be(const struct sibvad_backend *be, float *dx, const sibvad_vit_weights *g,
+                                  sibvad_vit_scratch *s, const float *dout, const sibvad_vit_cache *c,
+                                  const float *x, const sibvad_vit_weights *w, const sibvad_vit_dims *d);
+/* The same on the CPU backend. */
 void sibvad_vit_block_forward(float *out, sibvad_vit_cache *c, const float *x,
                               const sibvad_vit_weights *w, const sibvad_vit_dims *d);
-/* dx may be NULL (nothing upstream needs it); g: gradients, NULL if frozen. */
 void sibvad_vit_block_backward(float *dx, const sibvad_vit_weights *g, sibvad_vit_scratch *s,
                                const float *dout, const sibvad_vit_cache *c, const float *x,
                                const sibvad_vit_weights *w, const sibvad_vit_dims *d);
@@ -92,6 +106,17 @@ typedef struct sibvad_fusion_scratch {
     float *dprobs;                            /* (B,H,N,1+N) */
 } sibvad_fusion_scratch;
 
+/* The gates g_attn, g_ff are read back to the host (be->download) once per call.
+ * out must not alias x. */
+void sibvad_fusion_block_forward_be(const struct sibvad_backend *be, float *out, sibvad_fusion_cache *c,
+                                    const float *x, const float *y, const float *z,
+                                    const sibvad_fusion_weights *w, const sibvad_fusion_dims *d);
+void sibvad_fusion_block_backward_be(const struct sibvad_backend *be, float *dx, float *dy, float *dz,
+                                     const sibvad_fusion_weights *g, sibvad_fusion_scratch *s,
+                                     const float *dout, const sibvad_fusion_cache *c, const float *x,
+                                     const float *y, const float *z, const sibvad_fusion_weights *w,
+                                     const sibvad_fusion_dims *d);
+/* The same on the CPU backend. */
 void sibvad_fusion_block_forward(float *out, sibvad_fusion_cache *c, const float *x,
                                  const float *y, const float *z,
                                  const sibvad_fusion_weights *w, const sibvad_fusion_dims *d);

@@ -1,0 +1,291 @@
+/* test_backend_cuda.c: the CUDA backend against the CPU backend. Exits 77
+ * (skipped) when sibvad_backend_open("cuda") fails (no module, driver or GPU)
+ * and says why. Else: every op on random inputs (backend-check.h; relative
+ * error 1e-4 for matrix-product and reduction ops, 1e-5 for elementwise and
+ * layout ops), then whole models moved with sibvad_model_use_backend against
+ * the same models on the CPU: the tiny preset (and its frozen-backbone form)
+ * through forward, backward and 10 Adam steps, inference scores, a stream,
+ * model files and checkpoints written from the backend, and the move back.
+ * Whole-model results are compared by ||got - ref|| / ||ref|| <= 1e-3.
+ * With SIBVAD_BACKEND_EXACT=1 every comparison is bitwise: the test suite runs
+ * it so on a stand-in module (backend-fake.c, CPU arithmetic behind memory the
+ * host cannot touch) to check the model's own code for other backends. */
+#include <unistd.h>
+
+#include "backend-check.h"
+#include "model-internal.h"
+#include "test-util.h"
+
+static int exact;
+
+static double tol_model(void) { return exact ? 0.0 : 1e-3; }
+
+/* ||got - ref|| / ||ref|| (or bitwise when exact) */
+static void cmp_model(const char *what, const float *ref, const float *got, size_t n)
+{
+    if (exact) {
+        size_t i = 0;
+        while (i < n && memcmp(ref + i, got + i, sizeof(float)) == 0)
+            i++;
+        CHECK(i == n, "%s: bitwise equal (%zu values%s)", what, n, i == n ? "" : ", NOT at the first difference");
+        if (i < n)
+            printf("       first difference at %zu: %.9g vs %.9g\n", i, got[i], ref[i]);
+        return;
+    }
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = (double)got[i] - ref[i];
+        num += d * d;
+        den += (double)ref[i] * ref[i];
+    }
+    const double err = sqrt(num) / fmax(sqrt(den), 1e-30);
+    CHECK(isfinite(err) && err <= tol_model(), "%s: rel err %.3g (tol %.0e, %zu values)", what, err, tol_model(), n);
+}
+
+static void cmp_losses(const char *what, const sibvad_losses *ref, const sibvad_losses *got)
+{
+    const float r[5] = {ref->total, ref->pred, ref->sem, ref->motion, ref->balance};
+    const float g[5] = {got->total, got->pred, got->sem, got->motion, got->balance};
+    cmp_model(what, r, g, 5);
+}
+
+/* every tensor's values (grad = 0), gradients (1) or Adam moments (2, 3), in table order */
+static float *gather(sibvad_model *m, int what, size_t *n)
+{
+    size_t tot = 0;
+    for (int i = 0; i < sibvad_model_num_tensors(m); i++) {
+        sibvad_tensor *t = sibvad_model_tensor(m, i);
+        if (what == 0 || t->grad)
+            tot += t->numel;
+    }
+    float *out = malloc(sizeof(float) * (tot ? tot : 1)), *o = out;
+    for (int i = 0; i < sibvad_model_num_tensors(m); i++) {
+        sibvad_tensor *t = sibvad_model_tensor(m, i);
+        const float *src = what == 0 ? t->data : what == 1 ? t->grad : sibvad_model_moment(m, i, what - 2);
+        if (what == 0 || t->grad) {
+            memcpy(o, src, sizeof(float) * t->numel);
+            o += t->numel;
+        }
+    }
+    *n = tot;
+    return out;
+}
+
+static void cmp_tensors(const char *what, sibvad_model *ref, sibvad_model *got, int kind)
+{
+    size_t n0, n1;
+    float *a = gather(ref, kind, &n0), *b = gather(got, kind, &n1);
+    if (n0 != n1)
+        CHECK(0, "%s: %zu values vs %zu", what, n1, n0);
+    else
+        cmp_model(what, a, b, n0);
+    free(a);
+    free(b);
+}
+
+static float *frand(sibvad_rng *r, size_t n)
+{
+    float *p = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = sibvad_rng_normal(r);
+    return p;
+}
+
+/* a CPU model and its twin on the backend under test, trained side by side */
+static void check_model(const char *label, sibvad_config cfg)
+{
+    sibvad_error e = {{0}};
+    char w[160];
+    const int B = 2, T = cfg.frames_in, S = cfg.sem_dim;
+    const size_t img = (size_t)cfg.channels * cfg.img_h * cfg.img_w, HW = (size_t)cfg.img_h * cfg.img_w;
+    sibvad_rng r;
+    sibvad_rng_seed(&r, 99);
+    float *frames = frand(&r, (size_t)B * T * img), *target = frand(&r, (size_t)B * img);
+    float *sem = frand(&r, (size_t)B * S);
+    sibvad_model *mc = sibvad_model_create(&cfg, 11, &e), *mb = sibvad_model_create(&cfg, 11, &e);
+    if (!mc || !mb) {
+        CHECK(0, "%s: create: %s", label, e.msg);
+        return;
+    }
+    /* move before prepare (the twin) */
+    int rc = sibvad_model_use_backend(mb, "cuda", &e);
+    CHECK(rc == 0, "%s: use_backend(\"cuda\") before prepare: %s (%s)", label, rc ? e.msg : "ok",
+          sibvad_model_backend_name(mb));
+    if (rc < 0)
+        goto out;
+    CHECK(sibvad_model_prepare(mc, B, 1, &e) == 0 && sibvad_model_prepare(mb, B, 1, &e) == 0, "%s: prepare: %s",
+          label, e.msg);
+    cmp_tensors("initial parameters on the backend", mc, mb, 0);
+
+    /* 10 steps of training; the fourth without captions */
+    for (int step = 0; step < 10; step++) {
+        const float *s = step == 3 ? NULL : sem;
+        sibvad_model_zero_grad(mc);
+        sibvad_model_zero_grad(mb);
+        if (sibvad_model_forward(mc, frames, target, s, B, &e) < 0 ||
+            sibvad_model_forward(mb, frames, target, s, B, &e) < 0) {
+            CHECK(0, "%s: forward: %s", label, e.msg);
+            goto out;
+        }
+        sibvad_losses lc, lb;
+        sibvad_model_losses(mc, &lc);
+        sibvad_model_losses(mb, &lb);
+        snprintf(w, sizeof w, "%s step %d: losses (total %.6g vs %.6g)", label, step, lb.total, lc.total);
+        cmp_losses(w, &lc, &lb);
+        if (step == 0 || step == 3) {
+            snprintf(w, sizeof w, "%s step %d: prediction", label, step);
+            cmp_model(w, sibvad_model_prediction(mc), sibvad_model_prediction(mb), B * img);
+            if (s) {
+                snprintf(w, sizeof w, "%s step %d: semantic prediction", label, step);
+                cmp_model(w, sibvad_model_semantic_prediction(mc), sibvad_model_semantic_prediction(mb), (size_t)B * S);
+            } else {
+                CHECK(sibvad_model_semantic_prediction(mb) == NULL, "%s: no semantic prediction without captions",
+                      label);
+            }
+            float v[2][2], sm[2][2], *em[2] = {malloc(sizeof(float) * B * HW), malloc(sizeof(float) * B * HW)};
+            sibvad_model_scores(mc, v[0], sm[0], em[0], &e);
+            sibvad_model_scores(mb, v[1], sm[1], em[1], &e);
+            snprintf(w, sizeof w, "%s step %d: scores (visual, semantic, error map)", label, step);
+            cmp_model(w, v[0], v[1], B);
+            cmp_model(w, sm[0], sm[1], B);
+            cmp_model(w, em[0], em[1], B * HW);
+            sibvad_model_scores(mb, NULL, NULL, em[1], &e); /* any output may be NULL */
+            cmp_model(w, em[0], em[1], B * HW);
+            free(em[0]);
+            free(em[1]);
+        }
+        if (sibvad_model_backward(mc, &e) < 0 || sibvad_model_backward(mb, &e) < 0) {
+            CHECK(0, "%s: backward: %s", label, e.msg);
+            goto out;
+        }
+        if (step == 0 || step == 3) {
+            snprintf(w, sizeof w, "%s step %d: every parameter gradient", label, step);
+            cmp_tensors(w, mc, mb, 1);
+        }
+        sibvad_model_step(mc, &e);
+        sibvad_model_step(mb, &e);
+    }
+    cmp_tensors("parameters after 10 Adam steps", mc, mb, 0);
+    cmp_tensors("Adam first moments after 10 steps", mc, mb, 2);
+    cmp_tensors("Adam second moments after 10 steps", mc, mb, 3);
+    CHECK(sibvad_model_adam_step(mb) == 10, "%s: Adam step count 10", label);
+
+    /* model files written from the backend: what they hold is what the backend holds */
+    const char *path = tpath("backend.safetensors"), *ck = tpath("backend-ckpt.safetensors");
+    CHECK(sibvad_model_save(mb, path, &e) == 0 && sibvad_model_save_checkpoint(mb, ck, "{\"k\": 1}", &e) == 0,
+          "%s: save and save_checkpoint from the backend: %s", label, e.msg[0] ? e.msg : "ok");
+    sibvad_model *ml = sibvad_model_load(path, &e);
+    char *state = NULL;
+    sibvad_model *mk = sibvad_model_load_checkpoint(ck, &state, &e);
+    if (ml && mk) {
+        const int ex = exact;
+        exact = 1; /* downloads are exact */
+        cmp_tensors("a saved model holds the backend's parameters", mb, ml, 0);
+        cmp_tensors("a checkpoint holds the backend's first moments", mb, mk, 2);
+        cmp_tensors("a checkpoint holds the backend's second moments", mb, mk, 3);
+        exact = ex;
+        CHECK(sibvad_model_adam_step(mk) == 10 && state && !strcmp(state, "{\"k\": 1}"),
+              "%s: the checkpoint's step count and state", label);
+    } else {
+        CHECK(0, "%s: load: %s", label, e.msg);
+    }
+    free(state);
+    sibvad_model_free(ml);
+    sibvad_model_free(mk);
+
+    /* inference: prepared again (in place), then a stream on each model */
+    CHECK(sibvad_model_prepare(mc, B, 0, &e) == 0 && sibvad_model_prepare(mb, B, 0, &e) == 0,
+          "%s: prepare for inference: %s", label, e.msg[0] ? e.msg : "ok");
+    sibvad_model_forward(mc, frames, target, sem, B, &e);
+    sibvad_model_forward(mb, frames, target, sem, B, &e);
+    snprintf(w, sizeof w, "%s inference: prediction", label);
+    cmp_model(w, sibvad_model_prediction(mc), sibvad_model_prediction(mb), B * img);
+    sibvad_stream *sc = sibvad_stream_new(mc, &e), *sb = sibvad_stream_new(mb, &e);
+    CHECK(sc && sb, "%s: streams: %s", label, e.msg[0] ? e.msg : "ok");
+    int scored = 0;
+    for (int k = 0; sc && sb && k < 2 * T + 2; k++) {
+        sibvad_stream_result rc_, rb;
+        const float *f = frames + (size_t)(k % (B * T)) * img, *s = k % 3 ? sem : NULL;
+        if (sibvad_stream_push(sc, f, s, &rc_, &e) < 0 || sibvad_stream_push(sb, f, s, &rb, &e) < 0) {
+            CHECK(0, "%s: stream push: %s", label, e.msg);
+            break;
+        }
+        if (rc_.scored != rb.scored || rc_.warmup_left != rb.warmup_left) {
+            CHECK(0, "%s: stream frame %d: scored %d/%d, warm-up %d/%d", label, k, rb.scored, rc_.scored,
+                  rb.warmup_left, rc_.warmup_left);
+            continue;
+        }
+        if (!rb.scored)
+            continue;
+        scored++;
+        float a[2] = {rc_.visual, rc_.semantic}, b[2] = {rb.visual, rb.semantic};
+        snprintf(w, sizeof w, "%s stream frame %d: scores, error map, prediction", label, k);
+        cmp_model(w, a, b, 2);
+        cmp_model(w, rc_.error_map, rb.error_map, HW);
+        cmp_model(w, rc_.prediction, rb.prediction, img);
+    }
+    CHECK(scored == T + 2, "%s: the streams scored %d frames (want %d)", label, scored, T + 2);
+    sibvad_stream_free(sc);
+    sibvad_stream_free(sb);
+
+    /* back to the CPU: the parameters are the backend's, the activations prepared again */
+    size_t n0, n1;
+    float *before = gather(mb, 0, &n0);
+    CHECK(sibvad_model_use_backend(mb, "cpu", &e) == 0 && !strcmp(sibvad_model_backend_name(mb), "cpu"),
+          "%s: use_backend(\"cpu\") after training: %s", label, e.msg[0] ? e.msg : "ok");
+    float *after = gather(mb, 0, &n1);
+    CHECK(n0 == n1 && memcmp(before, after, sizeof(float) * n0) == 0,
+          "%s: the parameters come back to the CPU exactly", label);
+    free(before);
+    free(after);
+    CHECK(sibvad_model_forward(mb, frames, target, sem, B, &e) == 0, "%s: forward on the CPU after the move back: %s",
+          label, e.msg[0] ? e.msg : "ok");
+    snprintf(w, sizeof w, "%s: prediction after the move back", label);
+    cmp_model(w, sibvad_model_prediction(mc), sibvad_model_prediction(mb), B * img);
+    /* and to the backend once more, after prepare (activations follow) */
+    CHECK(sibvad_model_use_backend(mb, "cuda", &e) == 0 && sibvad_model_forward(mb, frames, target, sem, B, &e) == 0,
+          "%s: moved to the backend again, prepared activations follow: %s", label, e.msg[0] ? e.msg : "ok");
+    snprintf(w, sizeof w, "%s: prediction after the second move", label);
+    cmp_model(w, sibvad_model_prediction(mc), sibvad_model_prediction(mb), B * img);
+out:
+    sibvad_model_free(mc);
+    sibvad_model_free(mb);
+    free(frames);
+    free(target);
+    free(sem);
+}
+
+int main(void)
+{
+    sibvad_error e = {{0}};
+    sibvad_backend *be = sibvad_backend_open("cuda", &e);
+    if (!be) {
+        printf("SKIP: no CUDA backend: %s\n", e.msg);
+        return 77;
+    }
+    exact = getenv("SIBVAD_BACKEND_EXACT") && atoi(getenv("SIBVAD_BACKEND_EXACT")) > 0;
+    printf("backend \"%s\" against the CPU backend, %s\n", be->name, exact ? "bitwise" : "with tolerances");
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sibvad-test-backend-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+
+    bcheck X;
+    bc_init(&X, sibvad_backend_cpu(), be, exact ? 0.0 : 1e-4, exact ? 0.0 : 1e-5);
+    int f = bc_run_all(&X);
+    printf("%d of %d op comparisons failed\n", f, X.checks);
+    failures += f;
+    checks += X.checks;
+    sibvad_backend_release(be);
+
+    sibvad_config cfg;
+    sibvad_config_preset(&cfg, "tiny", &e);
+    check_model("tiny", cfg);
+    cfg.bb_frozen = 1;
+    check_model("tiny, frozen backbone", cfg);
+
+    rm_rf(tmpdir);
+    printf("%d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
