@@ -143,6 +143,7 @@ struct _GstSibvadFilter
   const sibvad_config *cfg;
   sibvad_calibration calibration;
   gchar *loaded_location;
+  GstSibvadDevice loaded_device;
   gfloat *input;                /* (C, H, W) normalised frame */
   GThread *threads_thread;
   gint threads_applied;
@@ -699,17 +700,8 @@ gst_sibvad_filter_open_model (GstSibvadFilter * self)
   device = self->device;
   GST_OBJECT_UNLOCK (self);
 
-  if (device == GST_SIBVAD_DEVICE_CUDA) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("device=cuda is not available: this build of sibvad has no CUDA "
-            "backend"), ("use device=cpu or device=auto"));
-    g_free (location);
-    return FALSE;
-  }
-  if (device == GST_SIBVAD_DEVICE_AUTO)
-    GST_INFO_OBJECT (self, "device=auto: no CUDA backend built, using the CPU");
-
-  if (self->model && g_strcmp0 (location, self->loaded_location) == 0) {
+  if (self->model && g_strcmp0 (location, self->loaded_location) == 0
+      && device == self->loaded_device) {
     g_free (location);
     return TRUE;
   }
@@ -731,6 +723,22 @@ gst_sibvad_filter_open_model (GstSibvadFilter * self)
     g_free (location);
     return FALSE;
   }
+  /* cpu: the model stays where it loaded; cuda: the CUDA backend module
+   * (loaded at run time) or an error that says what is missing; auto: CUDA
+   * when it works, else the CPU */
+  if (device != GST_SIBVAD_DEVICE_CPU &&
+      sibvad_model_use_backend (self->model,
+          device == GST_SIBVAD_DEVICE_CUDA ? "cuda" : "auto", &err) < 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("device=cuda is not available: %s", err.msg),
+        ("use device=cpu or device=auto"));
+    sibvad_model_free (self->model);
+    self->model = NULL;
+    g_free (location);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "model runs on %s",
+      sibvad_model_backend_name (self->model));
   self->stream = sibvad_stream_new (self->model, &err);
   if (!self->stream) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
@@ -750,6 +758,7 @@ gst_sibvad_filter_open_model (GstSibvadFilter * self)
   self->input = g_new (gfloat, (gsize) self->cfg->channels *
       self->cfg->img_h * self->cfg->img_w);
   self->loaded_location = location;
+  self->loaded_device = device;
   GST_INFO_OBJECT (self, "model %s: %dx%d, %d channel(s), T = %d, "
       "calibrated on %d clips", location, self->cfg->img_w, self->cfg->img_h,
       self->cfg->channels, self->cfg->frames_in, self->calibration.count);
