@@ -678,6 +678,13 @@ const char *sibvad_model_backend_name(const sibvad_model *m)
     return m && m->be ? m->be->name : NULL;
 }
 
+int sibvad_model_synchronize(sibvad_model *m, sibvad_error *err)
+{
+    if (!m || !m->be)
+        return sibvad_fail(err, "synchronize: NULL model");
+    return m->be->synchronize(m->be, err);
+}
+
 void sibvad_model_set_calibration(sibvad_model *m, const sibvad_calibration *c)
 {
     if (c)

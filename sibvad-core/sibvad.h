@@ -93,6 +93,9 @@ size_t sibvad_model_num_params(const sibvad_model *m, int trainable_only);
 int sibvad_model_use_backend(sibvad_model *m, const char *name, sibvad_error *err);
 /* "cpu" or "cuda". */
 const char *sibvad_model_backend_name(const sibvad_model *m);
+/* Wait until the backend has finished the model's queued work (a GPU runs
+ * asynchronously) and report an error that happened in it. For timing. */
+int sibvad_model_synchronize(sibvad_model *m, sibvad_error *err);
 
 /* Allocate activation buffers for batches of up to max_batch clips. With
  * training = 0 only what inference needs is kept (layers share their caches).

@@ -2,6 +2,7 @@
  *
  *   sibvad-bench [--preset lite|tiny|paper] [--config FILE.json] [--batch 8]
  *                [--threads 2] [--warmup 2] [--iters 5] [--mode both|forward|train] [--json]
+ *                [--backend cpu|cuda|auto]
  *   sibvad-bench [--preset NAME] --dump-config     (print the config as JSON and exit)
  *   sibvad-bench [--preset NAME] --stream [--threads 2] [--iters N] [--json]
  *
@@ -13,7 +14,8 @@
  * sibvad_stream_push (each push: the backbone on one frame, the motion encoder
  * on one difference, the clip stage) next to the batch-1 forward (every clip
  * from scratch), which is what per-frame reuse gains; each figure is timed
- * over at least --iters calls and one second. */
+ * over at least --iters calls and one second. --backend runs the model on
+ * the CPU (default) or the CUDA backend module; timings wait for the device. */
 #include "sibvad.h"
 
 #include <cblas.h>
@@ -35,7 +37,8 @@ static void usage(void)
                     "                    [--warmup N] [--iters N] [--mode both|forward|train] [--json]\n"
                     "       sibvad-bench [--preset NAME | --config FILE] --stream [--threads N] [--warmup N]\n"
                     "                    [--iters N] [--json]\n"
-                    "       sibvad-bench [--preset NAME | --config FILE] --dump-config\n");
+                    "       sibvad-bench [--preset NAME | --config FILE] --dump-config\n"
+                    "       (all: [--backend cpu|cuda|auto])\n");
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -150,7 +153,7 @@ fail:
 
 int main(int argc, char **argv)
 {
-    const char *preset = "lite", *config_path = NULL, *mode = "both";
+    const char *preset = "lite", *config_path = NULL, *mode = "both", *backend = "cpu";
     int batch = 8, threads = 2, warmup = 2, iters = 5, json = 0, dump = 0, stream = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -177,6 +180,8 @@ int main(int argc, char **argv)
             iters = atoi(v);
         else if (!strcmp(a, "--mode"))
             mode = v;
+        else if (!strcmp(a, "--backend"))
+            backend = v;
         else {
             usage();
             return 2;
@@ -228,16 +233,18 @@ int main(int argc, char **argv)
         for (int i = 0; i < cfg.sem_dim; i++)
             sem[i] = (float)((s = s * 1103515245u + 12345u) >> 9) / 8388608.0f - 1.0f;
         sibvad_model *m = sibvad_model_create(&cfg, 42, &err);
-        if (!m) {
+        if (!m || sibvad_model_use_backend(m, backend, &err) < 0) {
             fprintf(stderr, "sibvad-bench: %s\n", err.msg);
             return 1;
         }
         if (!json)
-            printf("sibvad-bench --stream: preset %s, %dx%d, %zu parameters, T = %d\n"
+            printf("sibvad-bench --stream: preset %s, %dx%d, %zu parameters, T = %d, backend %s\n"
                    "threads  stream push frames/s (ms)   batch-1 forward clips/s (ms)   reuse gain\n",
-                   cfg.preset, cfg.img_w, cfg.img_h, sibvad_model_num_params(m, 0), cfg.frames_in);
+                   cfg.preset, cfg.img_w, cfg.img_h, sibvad_model_num_params(m, 0), cfg.frames_in,
+                   sibvad_model_backend_name(m));
         else
-            printf("{\"impl\":\"sibvad\",\"preset\":\"%s\",\"stream\":[", cfg.preset);
+            printf("{\"impl\":\"sibvad\",\"preset\":\"%s\",\"backend\":\"%s\",\"stream\":[", cfg.preset,
+                   sibvad_model_backend_name(m));
         int tcounts[2] = {1, threads}, nt = threads > 1 ? 2 : 1;
         for (int i = 0; i < nt; i++) {
             double fps = 0, cps = 0;
@@ -281,14 +288,14 @@ int main(int argc, char **argv)
     double fwd_cps = 0, train_cps = 0;
 
     sibvad_model *m = sibvad_model_create(&cfg, 42, &err);
-    if (!m) {
+    if (!m || sibvad_model_use_backend(m, backend, &err) < 0) {
         fprintf(stderr, "sibvad-bench: %s\n", err.msg);
         return 1;
     }
     if (!json)
-        printf("sibvad-bench: preset %s, %dx%d, %zu parameters (%zu trainable), batch %d, %d threads\n",
+        printf("sibvad-bench: preset %s, %dx%d, %zu parameters (%zu trainable), batch %d, %d threads, backend %s\n",
                cfg.preset, cfg.img_w, cfg.img_h, sibvad_model_num_params(m, 0), sibvad_model_num_params(m, 1),
-               batch, threads);
+               batch, threads, sibvad_model_backend_name(m));
     if (do_fwd) {
         if (sibvad_model_prepare(m, batch, 0, &err) < 0) {
             fprintf(stderr, "sibvad-bench: %s\n", err.msg);
@@ -296,9 +303,17 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < warmup; i++)
             sibvad_model_forward(m, frames, target, sem, batch, &err);
+        if (sibvad_model_synchronize(m, &err) < 0) {
+            fprintf(stderr, "sibvad-bench: %s\n", err.msg);
+            return 1;
+        }
         double t0 = now();
         for (int i = 0; i < iters; i++)
             sibvad_model_forward(m, frames, target, sem, batch, &err);
+        if (sibvad_model_synchronize(m, &err) < 0) {
+            fprintf(stderr, "sibvad-bench: %s\n", err.msg);
+            return 1;
+        }
         double t = (now() - t0) / iters;
         fwd_cps = batch / t;
         if (!json)
@@ -312,8 +327,13 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < warmup + iters; i++) {
             static double t0;
-            if (i == warmup)
+            if (i == warmup) {
+                if (sibvad_model_synchronize(m, &err) < 0) {
+                    fprintf(stderr, "sibvad-bench: %s\n", err.msg);
+                    return 1;
+                }
                 t0 = now();
+            }
             sibvad_model_zero_grad(m);
             if (sibvad_model_forward(m, frames, target, sem, batch, &err) < 0 ||
                 sibvad_model_backward(m, &err) < 0 || sibvad_model_step(m, &err) < 0) {
@@ -321,6 +341,10 @@ int main(int argc, char **argv)
                 return 1;
             }
             if (i == warmup + iters - 1) {
+                if (sibvad_model_synchronize(m, &err) < 0) {
+                    fprintf(stderr, "sibvad-bench: %s\n", err.msg);
+                    return 1;
+                }
                 double t = (now() - t0) / iters;
                 train_cps = batch / t;
                 if (!json)
@@ -332,10 +356,10 @@ int main(int argc, char **argv)
     if (!json)
         printf("sgemm 1024: %6.1f GFLOP/s (this machine, %d threads)\n", peak, threads);
     else
-        printf("{\"impl\":\"sibvad\",\"preset\":\"%s\",\"batch\":%d,\"threads\":%d,"
+        printf("{\"impl\":\"sibvad\",\"preset\":\"%s\",\"backend\":\"%s\",\"batch\":%d,\"threads\":%d,"
                "\"forward_clips_per_s\":%.4f,\"train_clips_per_s\":%.4f,"
                "\"forward_gflops\":%.2f,\"train_gflops\":%.2f,\"sgemm_gflops\":%.2f}\n",
-               cfg.preset, batch, threads, fwd_cps, train_cps, flops_fwd * fwd_cps / batch * 1e-9,
+               cfg.preset, sibvad_model_backend_name(m), batch, threads, fwd_cps, train_cps, flops_fwd * fwd_cps / batch * 1e-9,
                flops_train * train_cps / batch * 1e-9, peak);
     sibvad_model_free(m);
     free(frames);
