@@ -91,6 +91,20 @@ void sibvad_forward_diffs(const sibvad_model *m, sibvad_acts *a, const float *di
         sibvad_vit_block_forward_be(be, a->mo_x[l + 1], &a->mo_cache[l], a->mo_x[l], &w->mo[l], &vd);
 }
 
+/* gather_frames on B rings of T entries, clip b's ring at in + b * stride
+ * (0: rings in a row, one call; else one call per clip). */
+static void gather_rings(sibvad_be be, float *out, const float *in, size_t stride, int B, int T, int N, int C,
+                         int first)
+{
+    const size_t ring = (size_t)T * N * C;
+    if (stride == 0 || stride == ring || B == 1) {
+        be->gather_frames(be, out, in, B, T, N, C, first);
+        return;
+    }
+    for (int b = 0; b < B; b++)
+        be->gather_frames(be, out + b * ring, in + b * stride, 1, T, N, C, first);
+}
+
 /* Stage 2: B clips from their frames' features. */
 void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_clip_in *in, int B,
                           sibvad_losses *losses)
@@ -116,7 +130,7 @@ void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_cl
         be->zero(be, a->sem_in, sizeof(float) * B * S);
 
     /* 1. visual stream: the T frames' projections side by side */
-    be->gather_frames(be, a->vis_cat, in->vis, B, T, N1, D, in->vis_first);
+    gather_rings(be, a->vis_cat, in->vis, in->vis_stride, B, T, N1, D, in->vis_first);
     be->linear_forward(be, a->visual, a->vis_cat, w->temporal_project.w, w->temporal_project.b, B * N1, T * D, D);
 
     /* 2. skip stream: the last input frame's patch_embed tap */
@@ -125,7 +139,7 @@ void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_cl
     be->linear_forward(be, a->skip, a->skip_in, w->patch_emb_project.w, w->patch_emb_project.b, B * N1, W, D);
 
     /* 3. motion stream: the T-1 differences' encodings side by side */
-    be->gather_frames(be, a->mo_cat, in->mo, B, T - 1, N1, Dm, in->mo_first);
+    gather_rings(be, a->mo_cat, in->mo, in->mo_stride, B, T - 1, N1, Dm, in->mo_first);
     be->linear_forward(be, a->motion, a->mo_cat, w->frame_diff_project.w, w->frame_diff_project.b, B * N1,
                        (T - 1) * Dm, D);
 

@@ -137,7 +137,7 @@ void sibvad_model_sffm_dims(const sibvad_model *m, sibvad_sffm_dims *s, int B);
  * Stage 1, per frame: the backbone on each frame and the motion encoder on each
  * frame difference. Stage 2, per clip: everything else, reading stage 1's
  * features from rings, so that the batch forward (features in a row, first = 0)
- * and a stream (features of its last frames in rings of T and T-1 entries) run
+ * and a stream (features of its last frames in rings, one entry apart per clip) run
  * the same code. Both read the model's weights only: several activation sets
  * (streams) may run on one model at once. */
 typedef struct sibvad_clip_in {
@@ -145,6 +145,8 @@ typedef struct sibvad_clip_in {
     int vis_first;          /*   clip frame t is entry (vis_first + t) % T */
     const float *mo;        /* (B, T-1, N1, Dm) motion encoder output of each difference: ring of T-1 */
     int mo_first;           /*   clip difference t (frame t+1 - frame t) is entry (mo_first + t) % (T-1) */
+    size_t vis_stride;      /* floats from clip b's vis ring to clip b+1's; 0: T * N1 * D (rings in a row) */
+    size_t mo_stride;       /* the same for mo; 0: (T-1) * N1 * Dm. A batched stream's rings overlap */
     const float *tap;       /* (N1, W) patch_embed tap of clip b's last input frame at tap + b * tap_stride */
     size_t tap_stride;
     const float *last;      /* (C, H, W) clip b's last input frame at last + b * last_stride (motion loss) */
@@ -161,7 +163,7 @@ void sibvad_forward_diffs(const sibvad_model *m, sibvad_acts *a, const float *di
 /* Stage 2 on B clips: streams, fusion, decoder, heads into a (a->pred, a->sem_pred; a->target,
  * a->prev and a->sem_in get copies of the inputs) and, with a target, the losses. It writes
  * none of stage 1's buffers (bb_*, mo_*, diffs, vis_proj): a stream keeps its newest frame's
- * patch_embed tap in a->bb_x[0] from one push to the next. */
+ * patch_embed tap (a->bb_x[0] points into its tap slots) from one push to the next. */
 void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_clip_in *in, int B,
                           sibvad_losses *losses);
 /* The scores of B clips from stage 2's activations (see sibvad_model_scores),

@@ -205,7 +205,7 @@ extern const float SIBVAD_PIXEL_STD[3];
  * frames of a stream (and of a stream after sibvad_stream_reset: a flush or a
  * gap) are warming up and get no score. A stream keeps the per-frame work
  * (the backbone on each frame, the motion encoder on each frame difference)
- * in a ring of T entries and reuses it across the overlapping clips. Its
+ * in rings and reuses it across the overlapping clips. Its
  * results equal sibvad_model_forward + sibvad_model_scores on the same clip
  * (up to float rounding). A stream has its own buffers: several streams may
  * share one model (the model must stay alive and unchanged while they do). */
@@ -220,7 +220,10 @@ typedef struct sibvad_stream_result {
     const float *prediction; /* (C, H, W) the predicted frame, normalised; NULL when not scored */
 } sibvad_stream_result;     /* pointers stay valid until the next push, reset or free */
 
-sibvad_stream *sibvad_stream_new(const sibvad_model *m, sibvad_error *err);
+sibvad_stream *sibvad_stream_new(const sibvad_model *m, sibvad_error *err); /* = new_batched(m, 1) */
+/* A stream that takes up to max_batch (1..1024) frames per sibvad_stream_push_batch. */
+sibvad_stream *sibvad_stream_new_batched(const sibvad_model *m, int max_batch, sibvad_error *err);
+int sibvad_stream_max_batch(const sibvad_stream *s);
 void sibvad_stream_free(sibvad_stream *s);
 /* Forget every frame: the next T frames warm up again. */
 void sibvad_stream_reset(sibvad_stream *s);
@@ -228,6 +231,13 @@ void sibvad_stream_reset(sibvad_stream *s);
  * caption embedding (sem_dim) of the clip that precedes this frame, or NULL. */
 int sibvad_stream_push(sibvad_stream *s, const float *frame, const float *semantic,
                        sibvad_stream_result *res, sibvad_error *err);
+/* Push n (1..max_batch) consecutive frames (n, C, H, W) at once, semantic (n,
+ * sem_dim) or NULL: res[0..n-1] are the results of n sibvad_stream_push calls
+ * (each with its own buffers, valid until the next push, reset or free), but
+ * the backbone, the motion encoder and the clip stage each run once on the
+ * whole batch (a GPU catching up on frames that queued up). */
+int sibvad_stream_push_batch(sibvad_stream *s, const float *frames, const float *semantic, int n,
+                             sibvad_stream_result *res, sibvad_error *err);
 /* Frames pushed since creation or the last reset. */
 long long sibvad_stream_frames(const sibvad_stream *s);
 

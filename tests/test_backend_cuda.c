@@ -228,6 +228,37 @@ static void check_model(const char *label, sibvad_config cfg)
     sibvad_stream_free(sc);
     sibvad_stream_free(sb);
 
+    /* batched streams: the B*T frames in chunks of 3, 2 (with semantic input: B = 2 vectors), 3 */
+    sc = sibvad_stream_new_batched(mc, 3, &e);
+    sb = sibvad_stream_new_batched(mb, 3, &e);
+    CHECK(sc && sb, "%s: batched streams: %s", label, e.msg[0] ? e.msg : "ok");
+    scored = 0;
+    for (int k0 = 0, n = 3; sc && sb && k0 + n <= B * T; k0 += n, n = n == 3 ? 2 : 3) {
+        sibvad_stream_result rc_[3], rb[3];
+        const float *f = frames + (size_t)k0 * img, *s = n == 2 ? sem : NULL;
+        if (sibvad_stream_push_batch(sc, f, s, n, rc_, &e) < 0 || sibvad_stream_push_batch(sb, f, s, n, rb, &e) < 0) {
+            CHECK(0, "%s: stream push_batch: %s", label, e.msg);
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            if (rc_[i].scored != rb[i].scored || rc_[i].warmup_left != rb[i].warmup_left) {
+                CHECK(0, "%s: batched stream frame %d: scored %d/%d", label, k0 + i, rb[i].scored, rc_[i].scored);
+                continue;
+            }
+            if (!rb[i].scored)
+                continue;
+            scored++;
+            float a[2] = {rc_[i].visual, rc_[i].semantic}, b[2] = {rb[i].visual, rb[i].semantic};
+            snprintf(w, sizeof w, "%s batched stream frame %d: scores, error map, prediction", label, k0 + i);
+            cmp_model(w, a, b, 2);
+            cmp_model(w, rc_[i].error_map, rb[i].error_map, HW);
+            cmp_model(w, rc_[i].prediction, rb[i].prediction, img);
+        }
+    }
+    CHECK(scored == B * T - T, "%s: the batched streams scored %d frames (want %d)", label, scored, B * T - T);
+    sibvad_stream_free(sc);
+    sibvad_stream_free(sb);
+
     /* back to the CPU: the parameters are the backend's, the activations prepared again */
     size_t n0, n1;
     float *before = gather(mb, 0, &n0);

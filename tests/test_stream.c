@@ -12,7 +12,11 @@
  * same as each alone), bad arguments and a changed model (-1 with a message),
  * and that the comparison can fail: a clip with two frames swapped, and the
  * clip stage reading its rings one entry off, both change the result far
- * beyond the tolerance. Exit status 1 on any failure. */
+ * beyond the tolerance. Batched streams: 24 frames pushed with push_batch in
+ * chunks of 1..5 (one spanning the warm-up, semantic input on every other
+ * chunk, and again with a reset in the middle) equal one-at-a-time pushes
+ * (1e-5); n = 0 and n > max_batch fail with a message. Exit status 1 on any
+ * failure. */
 #include "model-internal.h"
 #include "ops/ops.h"
 #include "test-util.h"
@@ -243,6 +247,114 @@ static void *thread_main(void *p)
     thread_arg *a = p;
     a->out = run_solo(a->f, a->seq);
     return NULL;
+}
+
+/* Push seq[0..nb) in chunks (sizes chunks[], summing to nb) with push_batch
+ * (or push when the chunk is 1 and batched is 0), semantic on the frames with
+ * semflag[k]; reset before frame reset_at (a chunk start; -1: never). Each
+ * chunk's results are saved after the whole chunk (each has its own buffers). */
+static saved *run_chunked(fixture *f, sibvad_stream *s, const float *seq, const float *sem, int nb,
+                          const int *chunks, const int *semflag, int reset_at, int batched)
+{
+    sibvad_error err = {{0}};
+    sibvad_stream_result r[8];
+    saved *out = calloc((size_t)nb, sizeof *out);
+    const int S = f->cfg.sem_dim;
+    for (int k0 = 0, c = 0; k0 < nb; k0 += chunks[c++]) {
+        const int n = chunks[c];
+        if (k0 == reset_at)
+            sibvad_stream_reset(s);
+        const float *sk = semflag[k0] ? sem + (size_t)k0 * S : NULL;
+        int rc = batched ? sibvad_stream_push_batch(s, seq + (size_t)k0 * f->img, sk, n, r, &err)
+                         : sibvad_stream_push(s, seq + (size_t)k0 * f->img, sk, r, &err);
+        if (rc < 0 || (!batched && n != 1)) {
+            printf("FAIL push_batch at %d (%d frames): %s\n", k0, n, err.msg);
+            exit(1);
+        }
+        for (int i = 0; i < n; i++)
+            save(f, &out[k0 + i], &r[i]);
+    }
+    return out;
+}
+
+/* 7. push_batch in chunks of mixed sizes equals one-at-a-time pushes */
+static void test_batched(fixture *f)
+{
+    enum { NB = 24, MAXB = 5 };
+    /* chunk 2 spans the warm-up (T = 4: frames 2, 3 warm, 4 scored); the reset is before frame 12 */
+    static const int chunks[] = {2, 3, 1, 4, 2, 5, 1, 3, 1, 2};
+    static const int chunks2[] = {3, 2, 5, 1, 1, 4, 1, 2, 5}; /* a chunk starts at 12 */
+    const char *preset = f->preset;
+    const int S = f->cfg.sem_dim, T = f->T;
+    sibvad_error err = {{0}};
+    float *seq = malloc(sizeof(float) * NB * f->img), *sem = malloc(sizeof(float) * NB * S);
+    make_frames(seq, &f->cfg, NB, 0.4f, 11);
+    unsigned seed = 17;
+    for (size_t i = 0; i < (size_t)NB * S; i++)
+        sem[i] = (float)lcg(&seed) / 8388608.0f - 1.0f;
+    int semflag[NB], ones[NB];
+    for (int k = 0; k < NB; k++)
+        ones[k] = 1;
+
+    sibvad_stream *solo = sibvad_stream_new(f->m, &err);
+    sibvad_stream *bs = sibvad_stream_new_batched(f->m, MAXB, &err);
+    CHECK(solo && bs && sibvad_stream_max_batch(solo) == 1 && sibvad_stream_max_batch(bs) == MAXB,
+          "%s: batched stream created, max_batch 1 and %d", preset, MAXB);
+    if (!solo || !bs)
+        exit(1);
+    double worst = 0.0;
+    int scored = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0: a fresh stream; pass 1: the same streams go on (rings wrap), reset before frame 12 */
+        const int reset_at = pass ? 12 : 0;
+        const int *ch = pass ? chunks2 : chunks;
+        for (int k0 = 0, c = 0; k0 < NB; k0 += ch[c++])
+            for (int i = 0; i < ch[c]; i++)
+                semflag[k0 + i] = c % 2; /* semantic input on every other chunk */
+        saved *ref = run_chunked(f, solo, seq, sem, NB, ones, semflag, reset_at, 0);
+        saved *got = run_chunked(f, bs, seq, sem, NB, ch, semflag, reset_at, 1);
+        int ok = sibvad_stream_frames(bs) == sibvad_stream_frames(solo);
+        for (int k = 0; k < NB; k++) {
+            double e = diff(f, &got[k], &ref[k]);
+            worst = e > worst ? e : worst;
+            scored += got[k].scored;
+            /* pass 1 continues pass 0's stream (all scored) up to the reset */
+            ok &= ref[k].scored == (pass ? k < reset_at || k - reset_at >= T : k >= T);
+        }
+        CHECK(ok && worst <= TOL, "%s: push_batch in chunks (pass %d%s) equals one-at-a-time pushes: "
+              "scored flags and warm-up identical, max rel err %.3g", preset, pass, pass ? ", reset at 12" : "",
+              worst);
+        free_saved(ref, NB);
+        free_saved(got, NB);
+    }
+    printf("# %s: push_batch (max_batch %d) vs push: %d scored, max rel err %.3g\n", preset, MAXB, scored, worst);
+
+    /* bad batch sizes: -1 with a message, the stream unchanged */
+    {
+        sibvad_stream_result r[MAXB + 1];
+        long long before = sibvad_stream_frames(bs);
+        int ok = 1;
+        char m0[256] = "", m1[256] = "";
+        err.msg[0] = 0;
+        ok &= sibvad_stream_push_batch(bs, seq, NULL, 0, r, &err) == -1 && err.msg[0];
+        snprintf(m0, sizeof m0, "%s", err.msg);
+        err.msg[0] = 0;
+        ok &= sibvad_stream_push_batch(bs, seq, NULL, MAXB + 1, r, &err) == -1 && err.msg[0];
+        snprintf(m1, sizeof m1, "%s", err.msg);
+        err.msg[0] = 0;
+        ok &= sibvad_stream_push_batch(solo, seq, NULL, 2, r, &err) == -1 && err.msg[0];
+        ok &= sibvad_stream_push_batch(bs, NULL, NULL, 2, r, &err) == -1;
+        ok &= sibvad_stream_push_batch(bs, seq, NULL, 2, NULL, &err) == -1;
+        ok &= sibvad_stream_frames(bs) == before;
+        err.msg[0] = 0;
+        ok &= sibvad_stream_new_batched(f->m, 0, &err) == NULL && err.msg[0];
+        CHECK(ok, "%s: push_batch with n = 0 (\"%s\") or n > max_batch (\"%s\"): -1 with a message", preset, m0,
+              m1);
+    }
+    sibvad_stream_free(solo);
+    sibvad_stream_free(bs);
+    free(seq);
+    free(sem);
 }
 
 static void test_preset(const char *preset, int n)
@@ -501,6 +613,7 @@ static void test_preset(const char *preset, int n)
         CHECK(sibvad_stream_frames(NULL) == 0, "%s: free/reset/frames accept NULL", preset);
     }
 
+    test_batched(f);
     printf("# %s: max rel err B=1 %.3g, B=3 %.3g\n", preset, f->worst_b1, f->worst_b3);
     sibvad_stream_free(s);
     free_saved(solo, n);

@@ -4,7 +4,7 @@
  *                [--threads 2] [--warmup 2] [--iters 5] [--mode both|forward|train] [--json]
  *                [--backend cpu|cuda|auto]
  *   sibvad-bench [--preset NAME] --dump-config     (print the config as JSON and exit)
- *   sibvad-bench [--preset NAME] --stream [--threads 2] [--iters N] [--json]
+ *   sibvad-bench [--preset NAME] --stream [--batch N] [--threads 2] [--iters N] [--json]
  *
  * Measures inference (forward only, inference memory layout) and a training
  * step (zero_grad + forward + backward + Adam step) on random clips with a
@@ -13,7 +13,8 @@
  * With --stream: live scoring, at 1 thread and at --threads, frames/s of
  * sibvad_stream_push (each push: the backbone on one frame, the motion encoder
  * on one difference, the clip stage) next to the batch-1 forward (every clip
- * from scratch), which is what per-frame reuse gains; each figure is timed
+ * from scratch), which is what per-frame reuse gains; with --batch N > 1 also
+ * frames/s of sibvad_stream_push_batch, N frames a call; each figure is timed
  * over at least --iters calls and one second. --backend runs the model on
  * the CPU (default) or the CUDA backend module; timings wait for the device. */
 #include "sibvad.h"
@@ -35,8 +36,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: sibvad-bench [--preset NAME | --config FILE] [--batch N] [--threads N]\n"
                     "                    [--warmup N] [--iters N] [--mode both|forward|train] [--json]\n"
-                    "       sibvad-bench [--preset NAME | --config FILE] --stream [--threads N] [--warmup N]\n"
-                    "                    [--iters N] [--json]\n"
+                    "       sibvad-bench [--preset NAME | --config FILE] --stream [--batch N] [--threads N]\n"
+                    "                    [--warmup N] [--iters N] [--json]\n"
                     "       sibvad-bench [--preset NAME | --config FILE] --dump-config\n"
                     "       (all: [--backend cpu|cuda|auto])\n");
 }
@@ -89,7 +90,8 @@ static double sgemm_rate(int n)
  * npool frames, pushed in a cycle; each measurement runs at least `iters`
  * calls and one second after `warmup` untimed ones. */
 static int bench_stream(sibvad_model *m, const float *pool, int npool, const float *sem, int threads, int warmup,
-                        int iters, double *push_fps, double *fwd_cps, sibvad_error *err)
+                        int iters, int sbatch, double *push_fps, double *batch_fps, double *fwd_cps,
+                        sibvad_error *err)
 {
     const sibvad_config *cfg = sibvad_model_config(m);
     const int T = cfg->frames_in;
@@ -117,6 +119,37 @@ static int bench_stream(sibvad_model *m, const float *pool, int npool, const flo
     } while (n < iters || t < 1.0);
     *push_fps = n / t;
     sibvad_stream_free(st);
+
+    /* push_batch, sbatch frames a call (pool: npool >= sbatch frames; sem: sbatch copies) */
+    if (sbatch > 1) {
+        sibvad_stream_result *rb = malloc(sizeof *rb * sbatch);
+        st = rb ? sibvad_stream_new_batched(m, sbatch, err) : NULL;
+        if (!st) {
+            free(rb);
+            return rb ? -1 : sibvad_fail(err, "out of memory");
+        }
+        const int nstart = npool - sbatch + 1;
+        int calls = 0, ok = 1;
+        n = 0;
+        for (int i = -warmup - (T + sbatch - 1) / sbatch; ok && (i < 0 || calls < iters || t < 1.0); i++) {
+            if (i == 0)
+                t0 = now();
+            ok = sibvad_stream_push_batch(st, pool + (size_t)((k++ % nstart) * img), sem, sbatch, rb, err) == 0;
+            if (ok && i >= 0) {
+                ok = rb[0].scored;
+                if (!ok)
+                    sibvad_fail(err, "stream: a batch after the warm-up was not scored");
+                calls++;
+                n += sbatch;
+                t = now() - t0;
+            }
+        }
+        sibvad_stream_free(st);
+        free(rb);
+        if (!ok)
+            return -1;
+        *batch_fps = n / t;
+    }
 
     /* the batch-1 forward on clips of the same pool: T + 1 frames in a row */
     float *clip = malloc(sizeof(float) * (T + 1) * img), v, sv;
@@ -154,7 +187,7 @@ fail:
 int main(int argc, char **argv)
 {
     const char *preset = "lite", *config_path = NULL, *mode = "both", *backend = "cpu";
-    int batch = 8, threads = 2, warmup = 2, iters = 5, json = 0, dump = 0, stream = 0;
+    int batch = 8, threads = 2, warmup = 2, iters = 5, json = 0, dump = 0, stream = 0, batch_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -171,7 +204,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--config"))
             config_path = v;
         else if (!strcmp(a, "--batch"))
-            batch = atoi(v);
+            batch = atoi(v), batch_given = 1;
         else if (!strcmp(a, "--threads"))
             threads = atoi(v);
         else if (!strcmp(a, "--warmup"))
@@ -221,8 +254,9 @@ int main(int argc, char **argv)
     if (stream) {
         /* a pool of distinct frames pushed in a cycle, one semantic vector */
         const size_t img = (size_t)cfg.channels * cfg.img_h * cfg.img_w;
-        const int npool = cfg.frames_in + 4;
-        float *pool = malloc(sizeof(float) * npool * img), *sem = malloc(sizeof(float) * cfg.sem_dim);
+        const int sbatch = batch_given ? batch : 1; /* push_batch frames per call (1: not timed) */
+        const int npool = cfg.frames_in + 4 + sbatch;
+        float *pool = malloc(sizeof(float) * npool * img), *sem = malloc(sizeof(float) * cfg.sem_dim * sbatch);
         if (!pool || !sem) {
             fprintf(stderr, "sibvad-bench: out of memory\n");
             return 1;
@@ -232,6 +266,8 @@ int main(int argc, char **argv)
             pool[i] = (float)((s = s * 1103515245u + 12345u) >> 9) / 8388608.0f - 1.0f;
         for (int i = 0; i < cfg.sem_dim; i++)
             sem[i] = (float)((s = s * 1103515245u + 12345u) >> 9) / 8388608.0f - 1.0f;
+        for (int b = 1; b < sbatch; b++)
+            memcpy(sem + (size_t)b * cfg.sem_dim, sem, sizeof(float) * cfg.sem_dim);
         sibvad_model *m = sibvad_model_create(&cfg, 42, &err);
         if (!m || sibvad_model_use_backend(m, backend, &err) < 0) {
             fprintf(stderr, "sibvad-bench: %s\n", err.msg);
@@ -239,25 +275,32 @@ int main(int argc, char **argv)
         }
         if (!json)
             printf("sibvad-bench --stream: preset %s, %dx%d, %zu parameters, T = %d, backend %s\n"
-                   "threads  stream push frames/s (ms)   batch-1 forward clips/s (ms)   reuse gain\n",
+                   "threads  stream push frames/s (ms)   batch-1 forward clips/s (ms)   reuse gain%s\n",
                    cfg.preset, cfg.img_w, cfg.img_h, sibvad_model_num_params(m, 0), cfg.frames_in,
-                   sibvad_model_backend_name(m));
+                   sibvad_model_backend_name(m), sbatch > 1 ? "   push_batch frames/s (ms/frame)" : "");
         else
             printf("{\"impl\":\"sibvad\",\"preset\":\"%s\",\"backend\":\"%s\",\"stream\":[", cfg.preset,
                    sibvad_model_backend_name(m));
         int tcounts[2] = {1, threads}, nt = threads > 1 ? 2 : 1;
         for (int i = 0; i < nt; i++) {
-            double fps = 0, cps = 0;
-            if (bench_stream(m, pool, npool, sem, tcounts[i], warmup, iters, &fps, &cps, &err) < 0) {
+            double fps = 0, bfps = 0, cps = 0;
+            if (bench_stream(m, pool, npool, sem, tcounts[i], warmup, iters, sbatch, &fps, &bfps, &cps, &err) < 0) {
                 fprintf(stderr, "sibvad-bench: %s\n", err.msg);
                 return 1;
             }
-            if (!json)
-                printf("%7d  %12.2f (%7.2f)        %12.2f (%7.2f)         %5.2fx\n", tcounts[i], fps, 1e3 / fps,
+            if (!json) {
+                printf("%7d  %12.2f (%7.2f)        %12.2f (%7.2f)         %5.2fx", tcounts[i], fps, 1e3 / fps,
                        cps, 1e3 / cps, fps / cps);
-            else
-                printf("%s{\"threads\":%d,\"stream_push_fps\":%.4f,\"forward_b1_clips_per_s\":%.4f}",
-                       i ? "," : "", tcounts[i], fps, cps);
+                if (sbatch > 1)
+                    printf("   %12.2f (%7.2f) at %d", bfps, 1e3 / bfps, sbatch);
+                printf("\n");
+            } else {
+                printf("%s{\"threads\":%d,\"stream_push_fps\":%.4f,\"forward_b1_clips_per_s\":%.4f", i ? "," : "",
+                       tcounts[i], fps, cps);
+                if (sbatch > 1)
+                    printf(",\"stream_batch\":%d,\"stream_push_batch_fps\":%.4f", sbatch, bfps);
+                printf("}");
+            }
         }
         if (json)
             printf("]}\n");
