@@ -2,14 +2,19 @@
  *
  *   sibvad-train --preset lite --dataset DIR --out FILE [--minutes N] [--resume FILE]
  *   sibvad-train --config cfg.json --out FILE --epochs 20 video1.mp4 frames_dir2 ...
+ *   sibvad-train --backbone InternViT-300M-448px-V2_5 --dataset DIR --out FILE
  *
  * Reads the normal videos (DIR/training in the common layout, or the given
  * video files / frame folders), trains with Adam in shuffled batches until the
  * time or epoch budget runs out, writes checkpoints atomically on the way
  * (--resume continues one exactly), logs metrics as JSON lines, and finally
  * scores held-out normal clips and stores the normal-error statistics in the
- * model file for calibrated live scores. */
+ * model file for calibrated live scores. With --backbone the backbone's sizes
+ * and the input size come from a Hugging Face InternViT / InternVL2.5
+ * checkpoint (the rest from the preset, paper by default), its weights are
+ * loaded and frozen, and the model file written holds them. */
 #include "dataset.h"
+#include "hf-checkpoint.h"
 #include "sibvad.h"
 #include "trainer.h"
 
@@ -20,6 +25,7 @@
 
 static char *preset = NULL, *config_path = NULL, *dataset = NULL, *out = NULL, *resume = NULL;
 static char *ckpt_path = NULL, *log_path = NULL, *semantic_dir = NULL, *cache_dir = NULL, *save_dtype = NULL;
+static char *backbone = NULL;
 static double minutes = 0, lr = 0, holdout = 0.1, ckpt_minutes = 5;
 static int epochs = 0, batch = 8, threads = 2, quiet = 0;
 static gint64 seed = 42;
@@ -28,6 +34,9 @@ static char **videos = NULL;
 static GOptionEntry entries[] = {
     {"preset", 0, 0, G_OPTION_ARG_STRING, &preset, "Model preset: lite (default), tiny or paper", "NAME"},
     {"config", 0, 0, G_OPTION_ARG_FILENAME, &config_path, "Model config as JSON instead of a preset", "FILE"},
+    {"backbone", 0, 0, G_OPTION_ARG_FILENAME, &backbone,
+     "Pretrained frozen backbone from a Hugging Face InternViT or InternVL2.5 checkpoint folder; "
+     "its sizes and input size replace the preset's (default preset: paper)", "DIR"},
     {"dataset", 0, 0, G_OPTION_ARG_FILENAME, &dataset, "Dataset root; its training/frames/<video> are the normal videos", "DIR"},
     {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Where to write the trained model (safetensors)", "FILE"},
     {"minutes", 0, 0, G_OPTION_ARG_DOUBLE, &minutes, "Training time budget in minutes (summed over resumes)", "N"},
@@ -77,6 +86,8 @@ int main(int argc, char **argv)
         return fail("--save-dtype must be f32, f16 or bf16", NULL);
     if (threads < 1 || batch < 1 || holdout < 0 || holdout >= 0.9)
         return fail("--threads and --batch must be positive and --holdout in [0, 0.9)", NULL);
+    if (backbone && resume)
+        return fail("--backbone does not go with --resume: the checkpoint holds the backbone", NULL);
     sibvad_set_threads(threads);
 
     /* model: a checkpoint, or a new one from a preset or config */
@@ -103,14 +114,26 @@ int main(int argc, char **argv)
             g_free(text);
             if (rc < 0)
                 return fail(config_path, err.msg);
-        } else if (sibvad_config_preset(&cfg, preset ? preset : "lite", &err) < 0) {
+        } else if (sibvad_config_preset(&cfg, preset ? preset : backbone ? "paper" : "lite", &err) < 0) {
             return fail("bad preset", err.msg);
         }
+        /* the backbone's sizes, input size, LayerNorm eps, layer scale; frozen */
+        if (backbone && sibvad_hf_vision_config(backbone, &cfg, &err) < 0)
+            return fail("cannot use the backbone checkpoint", err.msg);
         if (lr > 0)
             cfg.lr = (float)lr;
         m = sibvad_model_create(&cfg, (uint64_t)seed, &err);
         if (!m)
             return fail("cannot create the model", err.msg);
+        if (backbone) {
+            sibvad_hf_load_info info;
+            if (sibvad_hf_load_backbone_info(m, backbone, &info, &err) < 0)
+                return fail("cannot load the backbone", err.msg);
+            if (!quiet)
+                fprintf(stderr, "sibvad-train: backbone from %s: %d tensors (%.1f MB) from %d file%s, frozen\n",
+                        backbone, info.tensors_read, info.bytes_read / 1e6, info.files_opened,
+                        info.files_opened == 1 ? "" : "s");
+        }
     }
     const sibvad_config *cfg = sibvad_model_config(m);
 
