@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "sibvad.h"
+#include "bert.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_sibvad_filter_debug);
 #define GST_CAT_DEFAULT gst_sibvad_filter_debug
@@ -69,6 +70,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_sibvad_filter_debug);
 #define DEFAULT_MESSAGE_INTERVAL GST_SECOND
 #define DEFAULT_CUSTOM_META TRUE
 #define DEFAULT_JSON_LOCATION NULL
+#define DEFAULT_TEXT_ENCODER_LOCATION NULL
 
 /* frame duration assumed for message intervals when neither the buffers nor
  * the caps tell it */
@@ -94,6 +96,7 @@ enum
   PROP_MESSAGE_INTERVAL,
   PROP_CUSTOM_META,
   PROP_JSON_LOCATION,
+  PROP_TEXT_ENCODER_LOCATION,
 };
 
 /* One analysed frame on its way out (held while centred smoothing waits for
@@ -136,6 +139,14 @@ struct _GstSibvadFilter
   guint64 message_interval;
   gboolean custom_meta;
   gchar *json_location;
+  gchar *text_encoder_location;
+
+  /* the text encoder of semantic-source=caption, from NULL->READY to
+   * READY->NULL */
+  sibvad_text_encoder *encoder;
+  gchar *loaded_encoder_location;
+  gfloat *caption_vector;       /* sem_dim floats */
+  gboolean warned_caption;
 
   /* the model, from NULL->READY to READY->NULL */
   sibvad_model *model;
@@ -257,6 +268,9 @@ gst_sibvad_semantic_source_get_type (void)
     {GST_SIBVAD_SEMANTIC_SOURCE_NONE, "No semantic input", "none"},
     {GST_SIBVAD_SEMANTIC_SOURCE_META,
         "GstSibvadSemanticMeta on the input buffers", "meta"},
+    {GST_SIBVAD_SEMANTIC_SOURCE_CAPTION,
+          "GstSibvadCaptionMeta on the input buffers, embedded with "
+          "text-encoder-location", "caption"},
     {0, NULL, NULL},
   };
 
@@ -407,6 +421,14 @@ gst_sibvad_filter_class_init (GstSibvadFilterClass * klass)
           DEFAULT_JSON_LOCATION,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TEXT_ENCODER_LOCATION,
+      g_param_spec_string ("text-encoder-location", "Text encoder location",
+          "Directory of the BERT sentence encoder (config.json, vocab.txt, "
+          "model.safetensors) that embeds the captions of "
+          "semantic-source=caption; its hidden size must be the model's "
+          "semantic dimension", DEFAULT_TEXT_ENCODER_LOCATION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
 
   gst_element_class_set_static_metadata (element_class,
       "SIB-VAD anomaly detector", "Filter/Analyzer/Video",
@@ -471,6 +493,7 @@ gst_sibvad_filter_init (GstSibvadFilter * self)
   self->message_interval = DEFAULT_MESSAGE_INTERVAL;
   self->custom_meta = DEFAULT_CUSTOM_META;
   self->json_location = g_strdup (DEFAULT_JSON_LOCATION);
+  self->text_encoder_location = g_strdup (DEFAULT_TEXT_ENCODER_LOCATION);
 
   self->frame_duration = GST_CLOCK_TIME_NONE;
   self->latency_duration = GST_CLOCK_TIME_NONE;
@@ -503,6 +526,10 @@ gst_sibvad_filter_finalize (GObject * object)
   gst_clear_buffer (&self->last_map);
   sibvad_stream_free (self->stream);
   sibvad_model_free (self->model);
+  sibvad_text_encoder_free (self->encoder);
+  g_free (self->caption_vector);
+  g_free (self->loaded_encoder_location);
+  g_free (self->text_encoder_location);
   g_free (self->input);
   g_free (self->loaded_location);
   g_free (self->model_location);
@@ -514,7 +541,8 @@ gst_sibvad_filter_finalize (GObject * object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
-/* model-location, device and json-location only change in NULL or READY */
+/* model-location, device, json-location and text-encoder-location only
+ * change in NULL or READY */
 static gboolean
 settable_in_state (GstSibvadFilter * self, GParamSpec * pspec)
 {
@@ -595,6 +623,12 @@ gst_sibvad_filter_set_property (GObject * object, guint prop_id,
         self->json_location = g_value_dup_string (value);
       }
       break;
+    case PROP_TEXT_ENCODER_LOCATION:
+      if (settable_in_state (self, pspec)) {
+        g_free (self->text_encoder_location);
+        self->text_encoder_location = g_value_dup_string (value);
+      }
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -660,6 +694,9 @@ gst_sibvad_filter_get_property (GObject * object, guint prop_id,
       break;
     case PROP_JSON_LOCATION:
       g_value_set_string (value, self->json_location);
+      break;
+    case PROP_TEXT_ENCODER_LOCATION:
+      g_value_set_string (value, self->text_encoder_location);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -765,6 +802,75 @@ gst_sibvad_filter_open_model (GstSibvadFilter * self)
   return TRUE;
 }
 
+/* ---- the text encoder (semantic-source=caption) ------------------------ */
+
+static void
+gst_sibvad_filter_close_encoder (GstSibvadFilter * self)
+{
+  sibvad_text_encoder_free (self->encoder);
+  self->encoder = NULL;
+  g_clear_pointer (&self->loaded_encoder_location, g_free);
+  g_clear_pointer (&self->caption_vector, g_free);
+}
+
+/* After the model: load text-encoder-location when semantic-source=caption
+ * and check that its embeddings have the model's sem_dim. */
+static gboolean
+gst_sibvad_filter_open_encoder (GstSibvadFilter * self)
+{
+  GstSibvadSemanticSource source;
+  gchar *location;
+  sibvad_error err = { {0} };
+  gint dim;
+
+  GST_OBJECT_LOCK (self);
+  source = self->semantic_source;
+  location = g_strdup (self->text_encoder_location);
+  GST_OBJECT_UNLOCK (self);
+
+  if (source != GST_SIBVAD_SEMANTIC_SOURCE_CAPTION) {
+    g_free (location);
+    return TRUE;
+  }
+  if (!location || !*location) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No text encoder: semantic-source=caption needs "
+            "text-encoder-location"), (NULL));
+    g_free (location);
+    return FALSE;
+  }
+  if (self->encoder && g_strcmp0 (location, self->loaded_encoder_location) == 0
+      && sibvad_text_encoder_dim (self->encoder) == self->cfg->sem_dim) {
+    g_free (location);
+    return TRUE;
+  }
+  gst_sibvad_filter_close_encoder (self);
+
+  GST_DEBUG_OBJECT (self, "loading text encoder %s", location);
+  self->encoder = sibvad_text_encoder_load (location, &err);
+  if (!self->encoder) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Could not load the text encoder \"%s\": %s", location, err.msg),
+        ("sibvad_text_encoder_load failed"));
+    g_free (location);
+    return FALSE;
+  }
+  dim = sibvad_text_encoder_dim (self->encoder);
+  if (dim != self->cfg->sem_dim) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("The text encoder \"%s\" embeds in %d dimensions but the model "
+            "\"%s\" expects semantic vectors of %d", location, dim,
+            self->loaded_location, self->cfg->sem_dim), (NULL));
+    gst_sibvad_filter_close_encoder (self);
+    g_free (location);
+    return FALSE;
+  }
+  self->caption_vector = g_new (gfloat, dim);
+  self->loaded_encoder_location = location;
+  GST_INFO_OBJECT (self, "text encoder %s: %d dimensions", location, dim);
+  return TRUE;
+}
+
 static GstStateChangeReturn
 gst_sibvad_filter_change_state (GstElement * element,
     GstStateChange transition)
@@ -774,12 +880,15 @@ gst_sibvad_filter_change_state (GstElement * element,
 
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
-      if (!gst_sibvad_filter_open_model (self))
+      if (!gst_sibvad_filter_open_model (self)
+          || !gst_sibvad_filter_open_encoder (self))
         return GST_STATE_CHANGE_FAILURE;
       break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
-      /* model-location or device may have changed in READY */
-      if (!gst_sibvad_filter_open_model (self))
+      /* model-location, device, semantic-source or text-encoder-location
+       * may have changed in READY */
+      if (!gst_sibvad_filter_open_model (self)
+          || !gst_sibvad_filter_open_encoder (self))
         return GST_STATE_CHANGE_FAILURE;
       break;
     default:
@@ -792,6 +901,7 @@ gst_sibvad_filter_change_state (GstElement * element,
 
   switch (transition) {
     case GST_STATE_CHANGE_READY_TO_NULL:
+      gst_sibvad_filter_close_encoder (self);
       gst_sibvad_filter_close_model (self);
       break;
     default:
@@ -1265,6 +1375,7 @@ gst_sibvad_filter_start (GstBaseTransform * trans)
   self->need_reset = TRUE;
   self->warned_uncalibrated = FALSE;
   self->warned_semantic = FALSE;
+  self->warned_caption = FALSE;
   if (self->calibration.count == 0) {
     GST_WARNING_OBJECT (self, "the model %s has no calibration: the score is "
         "the raw visual error", self->loaded_location);
@@ -1510,7 +1621,8 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
   GstBuffer *buf = frame->buffer;
   GstClockTime pts = GST_BUFFER_PTS (buf), dur = GST_BUFFER_DURATION (buf);
   GstSibvadRecord *r;
-  gboolean want_map, use_semantic;
+  gboolean want_map;
+  GstSibvadSemanticSource source;
   gfloat wv, ws;
   gint threads;
 
@@ -1522,7 +1634,7 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
 
   GST_OBJECT_LOCK (self);
   want_map = self->error_map;
-  use_semantic = self->semantic_source == GST_SIBVAD_SEMANTIC_SOURCE_META;
+  source = self->semantic_source;
   wv = self->visual_weight;
   ws = self->semantic_weight;
   threads = self->threads;
@@ -1587,7 +1699,7 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
       g_free (r);
       return GST_FLOW_ERROR;
     }
-    if (use_semantic) {
+    if (source == GST_SIBVAD_SEMANTIC_SOURCE_META) {
       GstSibvadSemanticMeta *sm = gst_buffer_get_sibvad_semantic_meta (buf);
 
       if (sm && sm->length == (guint) self->cfg->sem_dim && sm->vector) {
@@ -1597,6 +1709,28 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
             ("Semantic vectors of length %u ignored: the model expects %d",
                 sm->length, self->cfg->sem_dim), (NULL));
         self->warned_semantic = TRUE;
+      }
+    } else if (source == GST_SIBVAD_SEMANTIC_SOURCE_CAPTION) {
+      GstSibvadCaptionMeta *cm = gst_buffer_get_sibvad_caption_meta (buf);
+
+      if (cm && cm->caption && !self->encoder) {
+        /* semantic-source changed to caption after READY */
+        if (!self->warned_caption) {
+          GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+              ("Captions ignored: no text encoder loaded (set "
+                  "semantic-source=caption before READY)"), (NULL));
+          self->warned_caption = TRUE;
+        }
+      } else if (cm && cm->caption) {
+        if (sibvad_text_encoder_embed (self->encoder, cm->caption,
+                self->caption_vector, &err) == 0) {
+          semantic = self->caption_vector;
+        } else if (!self->warned_caption) {
+          GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+              ("Could not embed the caption \"%s\": %s", cm->caption,
+                  err.msg), (NULL));
+          self->warned_caption = TRUE;
+        }
       }
     }
 

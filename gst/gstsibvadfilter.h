@@ -18,6 +18,7 @@ typedef enum {
 typedef enum {
   GST_SIBVAD_SEMANTIC_SOURCE_NONE = 0,
   GST_SIBVAD_SEMANTIC_SOURCE_META = 1,
+  GST_SIBVAD_SEMANTIC_SOURCE_CAPTION = 2,
 } GstSibvadSemanticSource;
 
 #define GST_TYPE_SIBVAD_DEVICE (gst_sibvad_device_get_type ())

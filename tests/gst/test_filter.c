@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "sibvad.h"
+#include "bert.h"
 #include "metrics.h"
 #include "synthetic.h"
 
@@ -1475,6 +1476,212 @@ GST_START_TEST (test_semantic_meta_input)
 
 GST_END_TEST;
 
+/* ---- captions as semantic input ---------------------------------------- */
+
+static gchar *
+bert_dir (void)
+{
+  const gchar *fx = g_getenv ("SIBVAD_FIXTURES");
+
+  fail_unless (fx != NULL, "SIBVAD_FIXTURES is not set");
+  return g_build_filename (fx, "bert", NULL);
+}
+
+/* an untrained tiny model whose sem_dim is the tiny BERT's (32) */
+static void
+make_sem32_model (const gchar * path)
+{
+  sibvad_config cfg;
+  sibvad_error e = { {0} };
+  sibvad_model *m;
+
+  fail_unless (sibvad_config_preset (&cfg, "tiny", &e) == 0, "%s", e.msg);
+  cfg.sem_dim = 32;
+  m = sibvad_model_create (&cfg, 11, &e);
+  fail_unless (m != NULL, "%s", e.msg);
+  fail_unless (sibvad_model_save (m, path, &e) == 0, "%s", e.msg);
+  sibvad_model_free (m);
+}
+
+static const gchar *captions[] = {
+  "a person walks along the pavement",
+  "two people walk past each other",
+  "a cyclist rides through the crowd",
+};
+
+#define N_CAPTION_FRAMES 12
+/* frame 8 carries no caption */
+#define NO_CAPTION_FRAME 8
+
+/* run the frames through sibvadfilter: with caption metas (vectors NULL)
+ * or with semantic metas holding vectors[i] */
+static void
+run_semantic_frames (const gchar * model, const gchar * source,
+    const gchar * encoder, gfloat ** vectors, guint dim, Out * out)
+{
+  Scene *s = scene_new (360, 240, N_CAPTION_FRAMES, SIBVAD_SYNTH_NORMAL, 12);
+  GstElement *e = make_filter (source, NULL);
+  GstHarness *h;
+  GstBus *bus;
+  guint i;
+
+  g_object_set (e, "model-location", model, "threads", 1, NULL);
+  if (encoder)
+    g_object_set (e, "text-encoder-location", encoder, NULL);
+  bus = gst_element_get_bus (e);
+  h = filter_harness (e,
+      "video/x-raw,format=GRAY8,width=360,height=240,framerate=25/1");
+  for (i = 0; i < N_CAPTION_FRAMES; i++) {
+    GstBuffer *b = scene_frame (s, i, GST_VIDEO_FORMAT_GRAY8, i * FRAME_NS);
+
+    if (i != NO_CAPTION_FRAME) {
+      if (vectors)
+        gst_buffer_add_sibvad_semantic_meta (b, vectors[i % 3], dim);
+      else
+        gst_buffer_add_sibvad_caption_meta (b, captions[i % 3]);
+    }
+    fail_unless_equals_int (gst_harness_push (h, b), GST_FLOW_OK);
+    b = gst_harness_pull (h);
+    fail_unless (b != NULL);
+    read_out (b, &out[i]);
+    gst_buffer_unref (b);
+  }
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING |
+          GST_MESSAGE_ERROR) == NULL);
+  gst_object_unref (bus);
+  teardown (h);
+  scene_free (s);
+}
+
+GST_START_TEST (test_caption_meta_input)
+{
+  gchar *model = tmp_path ("tiny-sem32.safetensors");
+  gchar *bert = bert_dir ();
+  sibvad_text_encoder *enc;
+  sibvad_error err = { {0} };
+  gfloat *vectors[3];
+  Out with_captions[N_CAPTION_FRAMES], with_vectors[N_CAPTION_FRAMES];
+  GstBuffer *b, *copy;
+  GstSibvadCaptionMeta *cm, *cm2;
+  guint i, scored = 0;
+
+  /* the meta: the copy holds its own string */
+  b = gst_buffer_new ();
+  cm = gst_buffer_add_sibvad_caption_meta (b, captions[0]);
+  fail_unless (cm != NULL && g_strcmp0 (cm->caption, captions[0]) == 0);
+  copy = gst_buffer_copy (b);
+  cm2 = gst_buffer_get_sibvad_caption_meta (copy);
+  fail_unless (cm2 != NULL && cm2->caption != cm->caption);
+  fail_unless_equals_string (cm2->caption, captions[0]);
+  gst_buffer_unref (b);
+  gst_buffer_unref (copy);
+
+  make_sem32_model (model);
+  enc = sibvad_text_encoder_load (bert, &err);
+  fail_unless (enc != NULL, "%s", err.msg);
+  fail_unless_equals_int (sibvad_text_encoder_dim (enc), 32);
+  for (i = 0; i < 3; i++) {
+    vectors[i] = g_new (gfloat, 32);
+    fail_unless (sibvad_text_encoder_embed (enc, captions[i], vectors[i],
+            &err) == 0, "%s", err.msg);
+  }
+  sibvad_text_encoder_free (enc);
+
+  run_semantic_frames (model, "semantic-source=caption", bert, NULL, 0,
+      with_captions);
+  run_semantic_frames (model, "semantic-source=meta", NULL, vectors, 32,
+      with_vectors);
+
+  for (i = 0; i < N_CAPTION_FRAMES; i++) {
+    Out *a = &with_captions[i], *v = &with_vectors[i];
+
+    fail_unless_equals_int (a->warming_up, v->warming_up);
+    if (a->warming_up)
+      continue;
+    fail_unless (fabsf (a->visual - v->visual) <= 1e-5f * fabsf (v->visual)
+        + 1e-12f, "frame %u: visual %g vs %g", i, a->visual, v->visual);
+    if (i == NO_CAPTION_FRAME) {
+      fail_unless_equals_float (a->semantic, 0.0f);
+      fail_unless_equals_float (v->semantic, 0.0f);
+      continue;
+    }
+    fail_unless (a->semantic > 0.0f && isfinite (a->semantic),
+        "frame %u: semantic error %g", i, a->semantic);
+    fail_unless (fabsf (a->semantic - v->semantic) <= 1e-5f *
+        fabsf (v->semantic), "frame %u: semantic error %g (captions) vs %g "
+        "(vectors)", i, a->semantic, v->semantic);
+    scored++;
+  }
+  fail_unless (scored >= N_CAPTION_FRAMES - T_IN - 1, "%u scored", scored);
+  clear_outs (with_captions, N_CAPTION_FRAMES);
+  clear_outs (with_vectors, N_CAPTION_FRAMES);
+
+  for (i = 0; i < 3; i++)
+    g_free (vectors[i]);
+  g_unlink (model);
+  g_free (model);
+  g_free (bert);
+  tmp_done ();
+}
+
+GST_END_TEST;
+
+/* semantic-source=caption with text-encoder-location @encoder fails
+ * NULL->READY with @code and a message naming @needle and @needle2 */
+static void
+expect_caption_failure (const gchar * encoder, gint code,
+    const gchar * needle, const gchar * needle2)
+{
+  GstElement *e = make_filter ("semantic-source=caption", NULL);
+  GstBus *bus = gst_element_get_bus (e);
+  GstMessage *m;
+  GError *err = NULL;
+  gchar *dbg = NULL;
+
+  if (encoder)
+    g_object_set (e, "text-encoder-location", encoder, NULL);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+      GST_STATE_CHANGE_FAILURE);
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (m != NULL, "no error message");
+  gst_message_parse_error (m, &err, &dbg);
+  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR, code),
+      "error %s %d: %s", g_quark_to_string (err->domain), err->code,
+      err->message);
+  fail_unless (strstr (err->message, needle) != NULL,
+      "the message \"%s\" does not name %s", err->message, needle);
+  fail_unless (!needle2 || strstr (err->message, needle2) != NULL,
+      "the message \"%s\" does not name %s", err->message, needle2);
+  g_print ("expected error: %s\n", err->message);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (m);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (bus);
+  drop_bus (e);
+  gst_object_unref (e);
+}
+
+GST_START_TEST (test_caption_bad_encoder)
+{
+  gchar *missing = tmp_path ("no-such-bert");
+  gchar *bert = bert_dir ();
+
+  /* no text-encoder-location */
+  expect_caption_failure (NULL, GST_RESOURCE_ERROR_NOT_FOUND,
+      "text-encoder-location", NULL);
+  /* a directory without a checkpoint */
+  expect_caption_failure (missing, GST_RESOURCE_ERROR_OPEN_READ, missing,
+      NULL);
+  /* the tiny BERT (32) and ped2-lite (sem_dim 768) */
+  expect_caption_failure (bert, GST_RESOURCE_ERROR_SETTINGS, "32", "768");
+  g_free (missing);
+  g_free (bert);
+  tmp_done ();
+}
+
+GST_END_TEST;
+
 /* error-map=false and custom-meta=false */
 GST_START_TEST (test_optional_outputs)
 {
@@ -1890,6 +2097,8 @@ filter_suite (void)
   tcase_add_test (element, test_centred_flush_drops);
   tcase_add_test (element, test_inference_interval);
   tcase_add_test (element, test_semantic_meta_input);
+  tcase_add_test (element, test_caption_meta_input);
+  tcase_add_test (element, test_caption_bad_encoder);
   tcase_add_test (element, test_optional_outputs);
   tcase_add_test (element, test_state_changes);
   tcase_add_test (element, test_seek);

@@ -1,5 +1,5 @@
 /* sibvad-meta.c: registration, init, free and transforms of GstSibvadMeta,
- * GstSibvadSemanticMeta and the GstCustomMeta mirror. */
+ * GstSibvadSemanticMeta, GstSibvadCaptionMeta and the GstCustomMeta mirror. */
 #include "sibvad-meta.h"
 
 #include <gst/video/video.h>
@@ -189,6 +189,76 @@ gst_buffer_add_sibvad_semantic_meta (GstBuffer * buffer, const gfloat * vector, 
     return NULL;
   m->vector = length ? g_memdup2 (vector, sizeof (gfloat) * length) : NULL;
   m->length = length;
+  return m;
+}
+
+/* ---- GstSibvadCaptionMeta ---- */
+
+GType
+gst_sibvad_caption_meta_api_get_type (void)
+{
+  static GType type = 0;
+  static const gchar *tags[] = { NULL };
+
+  if (g_once_init_enter (&type)) {
+    GType t = gst_meta_api_type_register ("GstSibvadCaptionMetaAPI", tags);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static gboolean
+gst_sibvad_caption_meta_init (GstMeta * meta, gpointer params, GstBuffer * buffer)
+{
+  GstSibvadCaptionMeta *m = (GstSibvadCaptionMeta *) meta;
+
+  m->caption = NULL;
+  return TRUE;
+}
+
+static void
+gst_sibvad_caption_meta_free (GstMeta * meta, GstBuffer * buffer)
+{
+  GstSibvadCaptionMeta *m = (GstSibvadCaptionMeta *) meta;
+
+  g_clear_pointer (&m->caption, g_free);
+}
+
+static gboolean
+gst_sibvad_caption_meta_transform (GstBuffer * dest, GstMeta * meta, GstBuffer * buffer, GQuark type,
+    gpointer data)
+{
+  GstSibvadCaptionMeta *src = (GstSibvadCaptionMeta *) meta;
+
+  /* a caption describes the whole frame: keep it (a copy of the string)
+   * through copies and any video transform */
+  return gst_buffer_add_sibvad_caption_meta (dest, src->caption) != NULL;
+}
+
+const GstMetaInfo *
+gst_sibvad_caption_meta_get_info (void)
+{
+  static const GstMetaInfo *info = NULL;
+
+  if (g_once_init_enter ((GstMetaInfo **) & info)) {
+    const GstMetaInfo *mi = gst_meta_register (GST_SIBVAD_CAPTION_META_API_TYPE, "GstSibvadCaptionMeta",
+        sizeof (GstSibvadCaptionMeta), gst_sibvad_caption_meta_init, gst_sibvad_caption_meta_free,
+        gst_sibvad_caption_meta_transform);
+    g_once_init_leave ((GstMetaInfo **) & info, (GstMetaInfo *) mi);
+  }
+  return info;
+}
+
+GstSibvadCaptionMeta *
+gst_buffer_add_sibvad_caption_meta (GstBuffer * buffer, const gchar * caption)
+{
+  GstSibvadCaptionMeta *m;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  m = (GstSibvadCaptionMeta *) gst_buffer_add_meta (buffer, GST_SIBVAD_CAPTION_META_INFO, NULL);
+  if (!m)
+    return NULL;
+  m->caption = g_strdup (caption);
   return m;
 }
 

@@ -1,6 +1,6 @@
 /* sibvad-meta.h: the metadata sibvadfilter attaches to each video buffer
  * (GstSibvadMeta: anomaly score, errors, alarm state and the error map), the
- * semantic-input meta it can read (GstSibvadSemanticMeta) and the
+ * semantic-input metas it can read (GstSibvadSemanticMeta, GstSibvadCaptionMeta) and the
  * GstCustomMeta mirror for bindings. Library libgstsibvadmeta-1.0,
  * pkg-config gstreamer-sibvad-1.0, installed as <gst/sibvad/sibvad-meta.h>.
  * docs/plugin.md describes every field. */
@@ -73,6 +73,24 @@ GstSibvadSemanticMeta *gst_buffer_add_sibvad_semantic_meta (GstBuffer * buffer,
     const gfloat * vector, guint length);
 #define gst_buffer_get_sibvad_semantic_meta(b) \
   ((GstSibvadSemanticMeta *) gst_buffer_get_meta ((b), GST_SIBVAD_SEMANTIC_META_API_TYPE))
+
+/* Caption input: the caption of the clip that ends with the previous frame,
+ * attached upstream of sibvadfilter semantic-source=caption, which embeds it
+ * with its text-encoder-location. */
+#define GST_SIBVAD_CAPTION_META_API_TYPE (gst_sibvad_caption_meta_api_get_type ())
+#define GST_SIBVAD_CAPTION_META_INFO (gst_sibvad_caption_meta_get_info ())
+
+typedef struct _GstSibvadCaptionMeta {
+  GstMeta meta;
+  gchar *caption;
+} GstSibvadCaptionMeta;
+
+GType gst_sibvad_caption_meta_api_get_type (void);
+const GstMetaInfo *gst_sibvad_caption_meta_get_info (void);
+GstSibvadCaptionMeta *gst_buffer_add_sibvad_caption_meta (GstBuffer * buffer,
+    const gchar * caption);
+#define gst_buffer_get_sibvad_caption_meta(b) \
+  ((GstSibvadCaptionMeta *) gst_buffer_get_meta ((b), GST_SIBVAD_CAPTION_META_API_TYPE))
 
 /* The GstCustomMeta mirror: a structure named "sibvad" with frame (guint64),
  * warming-up, fresh, anomaly (gboolean), score, raw-score, visual-error,
