@@ -33,6 +33,7 @@
 /* ---- options ------------------------------------------------------------ */
 
 static char *model_path = NULL, *dataset = NULL, *protocol_name = NULL, *out_dir = NULL, *semantic_dir = NULL;
+static char *text_encoder_dir = NULL;
 static char *opt_error = NULL, *opt_reduce = NULL, *opt_minmax = NULL, *opt_sigma = NULL, *opt_smoothing = NULL;
 static char *opt_weights = NULL, *opt_drop = NULL, *opt_error_maps = NULL, *cache_dir = NULL;
 static int threads = 2, batch = 8, json = 0, quiet = 0;
@@ -44,6 +45,9 @@ static GOptionEntry entries[] = {
     {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout (human text goes to stderr)", NULL},
     {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Write scores, summary, curves and ROC here", "DIR"},
     {"semantic", 0, 0, G_OPTION_ARG_FILENAME, &semantic_dir, "Semantic vectors: DIR/<video>/<frame>.npy", "DIR"},
+    {"text-encoder", 0, 0, G_OPTION_ARG_FILENAME, &text_encoder_dir,
+     "With --semantic: DIR holds captions (<video>/<frame>.txt), embedded by this SimCSE/BERT checkpoint",
+     "DIR"},
     {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default 2)", "N"},
     {"batch", 0, 0, G_OPTION_ARG_INT, &batch, "Clips per forward pass (default 8)", "N"},
     {"error", 0, 0, G_OPTION_ARG_STRING, &opt_error, "Visual error: mse or psnr (series -PSNR)", "mse|psnr"},
@@ -607,9 +611,19 @@ int main(int argc, char **argv)
     if (!sibvad_videoset_load_labels(set, dataset, &gerr))
         return fail("cannot evaluate without labels", gerr->message);
     const int semantic = semantic_dir != NULL;
+    if (text_encoder_dir && !semantic)
+        return fail("--text-encoder needs --semantic", g_strdup("--semantic DIR names the caption folder"));
     if (semantic) {
-        if (!sibvad_videoset_load_semantic(set, semantic_dir, &gerr))
-            return fail("cannot read the semantic vectors", gerr->message);
+        sibvad_error e = {{0}};
+        sibvad_text_encoder *enc = text_encoder_dir ? sibvad_text_encoder_load(text_encoder_dir, &e) : NULL;
+        if (text_encoder_dir && !enc)
+            return fail("cannot load the text encoder", g_strdup(e.msg));
+        gboolean ok = enc ? sibvad_videoset_load_captions(set, semantic_dir, enc, &gerr)
+                          : sibvad_videoset_load_semantic(set, semantic_dir, &gerr);
+        sibvad_text_encoder_free(enc);
+        if (!ok)
+            return fail(text_encoder_dir ? "cannot read the captions" : "cannot read the semantic vectors",
+                        gerr->message);
         if (set->sem_dim != cfg->sem_dim)
             return fail("semantic vectors do not fit the model",
                         g_strdup_printf("the vectors in %s have %d values, the model takes %d", semantic_dir,

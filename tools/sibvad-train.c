@@ -25,6 +25,7 @@
 
 static char *preset = NULL, *config_path = NULL, *dataset = NULL, *out = NULL, *resume = NULL;
 static char *ckpt_path = NULL, *log_path = NULL, *semantic_dir = NULL, *cache_dir = NULL, *save_dtype = NULL;
+static char *text_encoder_dir = NULL;
 static char *backbone = NULL;
 static double minutes = 0, lr = 0, holdout = 0.1, ckpt_minutes = 5;
 static int epochs = 0, batch = 8, threads = 2, quiet = 0;
@@ -51,6 +52,9 @@ static GOptionEntry entries[] = {
     {"checkpoint-minutes", 0, 0, G_OPTION_ARG_DOUBLE, &ckpt_minutes, "Minutes between checkpoints (default 5)", "N"},
     {"log", 0, 0, G_OPTION_ARG_FILENAME, &log_path, "Metrics as JSON lines (default OUT.log.jsonl)", "FILE"},
     {"semantic", 0, 0, G_OPTION_ARG_FILENAME, &semantic_dir, "Semantic vectors: DIR/<video>/<frame>.npy", "DIR"},
+    {"text-encoder", 0, 0, G_OPTION_ARG_FILENAME, &text_encoder_dir,
+     "With --semantic: DIR holds captions (<video>/<frame>.txt), embedded by this SimCSE/BERT checkpoint",
+     "DIR"},
     {"cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_dir, "Decoded-frame cache folder (\"\" disables)", "DIR"},
     {"save-dtype", 0, 0, G_OPTION_ARG_STRING, &save_dtype, "Store the model as f32 (default), f16 or bf16", "TYPE"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress output", NULL},
@@ -144,8 +148,19 @@ int main(int argc, char **argv)
                                                                           (int)g_strv_length(videos), &ro, &gerr);
     if (!set)
         return fail("cannot read the training videos", gerr->message);
-    if (semantic_dir && !sibvad_videoset_load_semantic(set, semantic_dir, &gerr))
-        return fail("cannot read the semantic vectors", gerr->message);
+    if (text_encoder_dir && !semantic_dir)
+        return fail("--text-encoder needs --semantic", g_strdup("--semantic DIR names the caption folder"));
+    if (semantic_dir) {
+        sibvad_error e = {{0}};
+        sibvad_text_encoder *enc = text_encoder_dir ? sibvad_text_encoder_load(text_encoder_dir, &e) : NULL;
+        if (text_encoder_dir && !enc)
+            return fail("cannot load the text encoder", g_strdup(e.msg));
+        gboolean ok = enc ? sibvad_videoset_load_captions(set, semantic_dir, enc, &gerr)
+                          : sibvad_videoset_load_semantic(set, semantic_dir, &gerr);
+        sibvad_text_encoder_free(enc);
+        if (!ok)
+            return fail(text_encoder_dir ? "cannot read the captions" : "cannot read the semantic vectors", gerr->message);
+    }
 
     SibvadTrainOptions o;
     sibvad_train_options_init(&o);

@@ -88,6 +88,21 @@ echo "trained in $((SECONDS - start)) s"
 "$eval_bin" --model "$tmp/model.safetensors" --dataset "$tmp/ds" --protocol ped2 \
   --threads 1 --cache "" -q --json --out "$tmp/eval-nosem" > "$tmp/eval-nosem.json" 2> "$tmp/eval-nosem.log" \
   || { cat "$tmp/eval-nosem.log"; exit 1; }
+# the captions read directly (.txt embedded on the fly by --text-encoder): the
+# same errors as through the precomputed .npy vectors
+"$eval_bin" --model "$tmp/model.safetensors" --dataset "$tmp/ds" --semantic "$tmp/caps/testing" \
+  --text-encoder "$fixtures/bert" --protocol ped2 --threads 1 --cache "" -q --json --out "$tmp/eval-txt" \
+  > "$tmp/eval-txt.json" 2> "$tmp/eval-txt.log" || { cat "$tmp/eval-txt.log"; exit 1; }
+"$py" - "$tmp/eval/scores.csv" "$tmp/eval-txt/scores.csv" <<'PY'
+import csv, sys
+a = list(csv.DictReader(open(sys.argv[1])))
+b = list(csv.DictReader(open(sys.argv[2])))
+assert len(a) == len(b) and a, "captions read directly: %d rows, through .npy: %d" % (len(b), len(a))
+worst = max(abs(float(x[k]) - float(y[k])) / max(abs(float(x[k])), 1e-12)
+            for x, y in zip(a, b) for k in ("e_v", "e_s"))
+assert worst <= 1e-6, "captions read directly differ from the .npy vectors: %.3g" % worst
+print("sibvad-eval --text-encoder (captions read directly) vs .npy vectors: %d frames, worst %.2e" % (len(a), worst))
+PY
 
 # 5. the element on the same frames
 gst-launch-1.0 -q multifilesrc location="$tmp/ds/testing/frames/01/%03d.png" start-index=0 \

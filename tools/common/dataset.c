@@ -20,6 +20,7 @@
 #include "dataset.h"
 #include "sibvad.h"
 #include "labels.h"
+#include "bert.h"
 #include "npy.h"
 #include "video-reader.h"
 
@@ -583,7 +584,64 @@ char **sibvad_video_frame_names(const SibvadVideo *v, GError **error)
     return names;
 }
 
-gboolean sibvad_videoset_load_semantic(SibvadVideoSet *set, const char *dir, GError **error)
+/* One semantic vector from a file: *vec (g_malloc'd, *count floats). */
+typedef gboolean (*VectorReader)(const char *path, void *ctx, float **vec, gint64 *count, GError **error);
+
+static gboolean read_npy_vector(const char *path, void *ctx, float **vec, gint64 *count, GError **error)
+{
+    (void)ctx;
+    SibvadNpy *a = sibvad_npy_load(path, error);
+    if (!a)
+        return FALSE;
+    int big = 0;
+    for (int d = 0; d < a->ndim; d++)
+        big += a->shape[d] > 1;
+    if (a->kind != 'f' || big > 1 || a->count < 1 || a->count > (1 << 20)) {
+        g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_FORMAT,
+                    "%s: a semantic vector must be a float array of shape [1, 1, S] or [S]", path);
+        sibvad_npy_free(a);
+        return FALSE;
+    }
+    *count = a->count;
+    *vec = g_new(float, a->count);
+    for (gint64 k = 0; k < a->count; k++)
+        (*vec)[k] = (float)sibvad_npy_get(a, k);
+    sibvad_npy_free(a);
+    return TRUE;
+}
+
+/* A caption (.txt, trailing white space dropped) embedded by the encoder. */
+static gboolean read_caption_vector(const char *path, void *ctx, float **vec, gint64 *count, GError **error)
+{
+    sibvad_text_encoder *enc = ctx;
+    char *text = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &text, &len, error))
+        return FALSE;
+    if (memchr(text, 0, len)) {
+        g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_FORMAT, "%s: a caption holds a NUL byte", path);
+        g_free(text);
+        return FALSE;
+    }
+    g_strchomp(text);
+    const int S = sibvad_text_encoder_dim(enc);
+    sibvad_error err = {{0}};
+    *vec = g_new(float, S);
+    if (sibvad_text_encoder_embed(enc, text, *vec, &err) < 0) {
+        g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_FORMAT, "%s: %s", path, err.msg);
+        g_free(*vec);
+        *vec = NULL;
+        g_free(text);
+        return FALSE;
+    }
+    g_free(text);
+    *count = S;
+    return TRUE;
+}
+
+/* Attach one vector per clip from <dir>/<video>/<frame name><ext>. */
+static gboolean load_vectors(SibvadVideoSet *set, const char *dir, const char *ext, VectorReader read,
+                             void *ctx, GError **error)
 {
     if (!set || set->nvideos <= 0) {
         g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_INVALID, "no videos to attach semantic vectors to");
@@ -614,38 +672,31 @@ gboolean sibvad_videoset_load_semantic(SibvadVideoSet *set, const char *dir, GEr
         char **names = sibvad_video_frame_names(v, error);
         ok_rows[i] = g_malloc0((gsize)v->nframes);
         for (int t = 0; names && t < v->nframes && ok; t++) {
-            char *file = g_strconcat(names[t], ".npy", NULL);
+            char *file = g_strconcat(names[t], ext, NULL);
             char *path = g_build_filename(vdir, file, NULL);
             g_free(file);
             if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
-                SibvadNpy *a = sibvad_npy_load(path, error);
-                int big = 0;
-                for (int d = 0; a && d < a->ndim; d++)
-                    big += a->shape[d] > 1;
-                if (!a) {
+                float *vec = NULL;
+                gint64 count = 0;
+                if (!read(path, ctx, &vec, &count, error)) {
                     ok = FALSE;
-                } else if (a->kind != 'f' || big > 1 || a->count < 1 || a->count > (1 << 20)) {
-                    g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_FORMAT,
-                                "%s: a semantic vector must be a float array of shape [1, 1, S] or [S]", path);
-                    ok = FALSE;
-                } else if (S && a->count != S) {
+                } else if (S && count != S) {
                     g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_MISMATCH,
                                 "%s: a semantic vector of %" G_GINT64_FORMAT " values, but %s has %d",
-                                path, a->count, first, S);
+                                path, count, first, S);
                     ok = FALSE;
                 } else {
                     if (!S) {
-                        S = (int)a->count;
+                        S = (int)count;
                         first = g_strdup(path);
                     }
                     if (!sem[i])
                         sem[i] = g_malloc0_n((gsize)v->nframes, sizeof(float) * (gsize)S);
-                    for (int k = 0; k < S; k++)
-                        sem[i][(size_t)t * S + k] = (float)sibvad_npy_get(a, k);
+                    memcpy(sem[i] + (size_t)t * S, vec, sizeof(float) * (size_t)S);
                     ok_rows[i][t] = 1;
                     found++;
                 }
-                sibvad_npy_free(a);
+                g_free(vec);
             }
             g_free(path);
         }
@@ -656,8 +707,8 @@ gboolean sibvad_videoset_load_semantic(SibvadVideoSet *set, const char *dir, GEr
     }
     if (ok && found == 0) {
         g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_NOT_FOUND,
-                    "no semantic vectors found under %s (expected %s/<video>/<frame name>.npy, e.g. %s/%s/"
-                    "003.npy)", dir, dir, dir, set->videos[0].name);
+                    "no semantic vectors found under %s (expected %s/<video>/<frame name>%s, e.g. %s/%s/003%s)",
+                    dir, dir, ext, dir, set->videos[0].name, ext);
         ok = FALSE;
     }
     if (ok) {
@@ -681,6 +732,21 @@ gboolean sibvad_videoset_load_semantic(SibvadVideoSet *set, const char *dir, GEr
     g_free(ok_rows);
     g_free(first);
     return ok;
+}
+
+gboolean sibvad_videoset_load_semantic(SibvadVideoSet *set, const char *dir, GError **error)
+{
+    return load_vectors(set, dir, ".npy", read_npy_vector, NULL, error);
+}
+
+gboolean sibvad_videoset_load_captions(SibvadVideoSet *set, const char *dir, sibvad_text_encoder *encoder,
+                                       GError **error)
+{
+    if (!encoder) {
+        g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_INVALID, "captions need a text encoder");
+        return FALSE;
+    }
+    return load_vectors(set, dir, ".txt", read_caption_vector, encoder, error);
 }
 
 /* ---- normalisation ---- */

@@ -15,6 +15,8 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "bert.h"
+
 G_BEGIN_DECLS
 
 typedef struct {
@@ -56,6 +58,11 @@ gboolean sibvad_videoset_load_labels(SibvadVideoSet *set, const char *root, GErr
 /* Attach semantic vectors from <dir>/<video>/<frame name>.npy (float32 [1,1,S]
  * or [S]), keyed by the name of the clip's last input frame. */
 gboolean sibvad_videoset_load_semantic(SibvadVideoSet *set, const char *dir, GError **error);
+/* The same from captions, <dir>/<video>/<frame name>.txt (one caption per
+ * clip, trailing white space dropped), embedded by a SimCSE text encoder
+ * (sibvad-core/bert.h). */
+gboolean sibvad_videoset_load_captions(SibvadVideoSet *set, const char *dir, sibvad_text_encoder *encoder,
+                                       GError **error);
 
 /* Normalise frame t of a video into the model's space: x/255, then
  * (x - mean_c) / std_c with ImageNet statistics; grey frames are replicated
