@@ -8,7 +8,8 @@
  * (B, C, H, W), all F32) it runs the forward and fails when the prediction differs from
  * expect.pred by more than 1e-4 + 1e-4 |expected|. With BACKBONE_DIR it also loads that HF
  * checkpoint's vision tensors into a second model of the same config (sibvad_hf_load_backbone)
- * and fails unless every vision_model.* tensor equals the converted file's bit for bit. */
+ * and fails unless every vision_model.* tensor equals the converted file's bit for bit. INPUTS "-":
+ * no forward (only the backbone check). */
 #include "hf-checkpoint.h"
 #include "safetensors.h"
 #include "sibvad.h"
@@ -121,7 +122,7 @@ int main(int argc, char **argv)
     int rc = 0;
     if (argc >= 4)
         rc |= check_backbone(m, argv[3]);
-    if (argc >= 3)
+    if (argc >= 3 && strcmp(argv[2], "-") != 0)
         rc |= check_forward(m, argv[2]);
     sibvad_model_free(m);
     return rc;

@@ -3,6 +3,11 @@
     /usr/bin/python3 tools/convert-pth.py IN.pth OUT.safetensors [--preset paper | --config C.json]
         [--backbone DIR] [--dtype f32|f16|bf16] [--ignore-unknown]
 
+Needs only numpy: a zip-format .pth (torch.save of PyTorch >= 1.6) is read without torch, by a
+restricted unpickler that knows tensors, OrderedDict and plain containers and refuses any other
+global (so no code from the file runs). Only the legacy non-zip format needs torch (torch.load);
+SIBVAD_NO_TORCH=1 in the environment forbids importing torch (tests).
+
 IN.pth: a state dict, or a dict with a 'model', 'state_dict' or 'model_state_dict' entry; a
 'module.' prefix (DataParallel / DDP) is removed. The names are those of spec section 9 (and of
 tools/reference/sibvad_ref.py), so tensors are copied, never renamed.
@@ -24,20 +29,23 @@ sibvad_config in the byte form of sibvad_config_to_json), with --dtype F32 (defa
 Sin-cos position buffers are copied when present (the loader recomputes them anyway).
 """
 import argparse
+import collections
 import json
 import os
+import pickle
 import re
 import struct
 import sys
+import zipfile
 
 import numpy as np
-import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
-from sibvad_ref import CONFIG_KEYS, FLOAT_KEYS, load_config, preset, validate  # noqa: E402
+from sibvad_config import CONFIG_KEYS, FLOAT_KEYS, load_config, preset, validate  # noqa: E402
 
 FIXED = ("motion_encoder.motion_pos_embed", "decoder.decoder_pos_embed")
-ST_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
+# safetensors dtype -> numpy dtype it is read as (BF16: its bits, widened to float32 on reading)
+ST_DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2"), "F64": np.dtype("<f8")}
 
 
 class ConvertError(Exception):
@@ -176,8 +184,133 @@ def infer(sd):
     return out
 
 
+def bf16_to_f32(bits):
+    """uint16 bfloat16 bit patterns -> float32 (exact)."""
+    return (np.asarray(bits, dtype=np.uint32) << 16).view(np.float32)
+
+
+def f32_to_bf16(a):
+    """float32 -> uint16 bfloat16 bit patterns, rounded to nearest even as torch's .bfloat16() (bit for
+    bit, but a NaN becomes 0x7fc0)."""
+    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    r = ((u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)).astype(np.uint16)
+    return np.where(np.isnan(a), np.uint16(0x7FC0), r)
+
+
+# torch storage class -> (numpy dtype of its little-endian bytes, bfloat16)
+_STORAGES = {
+    "FloatStorage": ("<f4", False), "DoubleStorage": ("<f8", False), "HalfStorage": ("<f2", False),
+    "BFloat16Storage": ("<u2", True), "LongStorage": ("<i8", False), "IntStorage": ("<i4", False),
+    "ShortStorage": ("<i2", False), "CharStorage": ("i1", False), "ByteStorage": ("u1", False),
+    "BoolStorage": ("?", False),
+}
+
+
+class _StorageType:
+    def __init__(self, name):
+        self.name = name
+
+
+def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
+    """torch._utils._rebuild_tensor_v2 with numpy: a strided view of the storage, copied."""
+    flat, bf16 = storage
+    size, stride = tuple(int(x) for x in size), tuple(int(x) for x in stride)
+    if any(x < 0 for x in size + stride) or offset < 0:
+        raise ConvertError("tensor with negative size, stride or offset")
+    if all(size):
+        last = offset + sum((n - 1) * st for n, st in zip(size, stride))
+        if last >= flat.size:
+            raise ConvertError("tensor of size %s stride %s offset %d past its storage of %d"
+                               % (list(size), list(stride), offset, flat.size))
+        a = np.lib.stride_tricks.as_strided(flat[offset:], shape=size,
+                                            strides=[st * flat.itemsize for st in stride]).copy()
+    else:
+        a = np.zeros(size, dtype=flat.dtype)
+    a = a.astype(a.dtype.newbyteorder("="))
+    return bf16_to_f32(a) if bf16 else a
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None):
+    return data
+
+
+class _PthUnpickler(pickle.Unpickler):
+    """Only what a state dict pickled by torch.save needs: tensors, OrderedDict and plain
+    containers. Any other global is refused, so no code from the file is ever run."""
+    GLOBALS = {
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    }
+
+    def __init__(self, f, zf, prefix, path):
+        super().__init__(f)
+        self.zf, self.prefix, self.path, self.storages = zf, prefix, path, {}
+
+    def find_class(self, module, name):
+        if (module, name) in self.GLOBALS:
+            return self.GLOBALS[(module, name)]
+        if module == "torch" and name in _STORAGES:
+            return _StorageType(name)
+        raise ConvertError("%s: refusing to unpickle %s.%s (only tensors, OrderedDict and plain containers "
+                           "are read)" % (self.path, module, name))
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+                and isinstance(pid[1], _StorageType)):
+            raise ConvertError("%s: unsupported persistent id %r" % (self.path, pid[:2]))
+        _, st, key, _location, numel = pid
+        if key not in self.storages:
+            dt, bf16 = _STORAGES[st.name]
+            raw = self.zf.read("%sdata/%s" % (self.prefix, key))
+            dt = np.dtype(dt)
+            if len(raw) < numel * dt.itemsize:
+                raise ConvertError("%s: storage %s holds %d bytes, %d %s expected"
+                                   % (self.path, key, len(raw), numel, st.name))
+            self.storages[key] = (np.frombuffer(raw, dtype=dt, count=numel), bf16)
+        return self.storages[key]
+
+
+def load_pth(path):
+    """The object torch.save wrote to path (zip format, PyTorch >= 1.6), tensors as numpy arrays,
+    read without torch. The legacy (non-zip) format needs torch (torch.load)."""
+    if not zipfile.is_zipfile(path):
+        if os.environ.get("SIBVAD_NO_TORCH"):
+            torch = None
+        else:
+            try:
+                import torch
+            except ImportError:
+                torch = None
+        if torch is None:
+            raise ConvertError("%s: not a zip-format .pth (PyTorch >= 1.6 torch.save); the legacy format "
+                               "needs torch: install python3-torch, or re-save it with a recent torch" % path)
+        obj = torch.load(path, map_location="cpu")
+
+        def conv(o):
+            if torch.is_tensor(o):
+                o = o.detach()
+                return bf16_to_f32(o.view(torch.int16).numpy().view(np.uint16)) if o.dtype == torch.bfloat16 \
+                    else o.numpy().copy()
+            if isinstance(o, dict):
+                return type(o)((k, conv(v)) for k, v in o.items()) if isinstance(o, collections.OrderedDict) \
+                    else {k: conv(v) for k, v in o.items()}
+            return o
+        return conv(obj)
+    with zipfile.ZipFile(path) as zf:
+        pkl = [n for n in zf.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
+        if len(pkl) != 1:
+            raise ConvertError("%s: a zip without exactly one <name>/data.pkl (not a torch.save file)" % path)
+        prefix = pkl[0][:-len("data.pkl")]
+        if prefix + "byteorder" in zf.namelist() and zf.read(prefix + "byteorder").strip() != b"little":
+            raise ConvertError("%s: big-endian checkpoint" % path)
+        with zf.open(pkl[0]) as f:
+            return _PthUnpickler(f, zf, prefix, path).load()
+
+
 def read_checkpoint(path):
-    obj = torch.load(path, map_location="cpu")
+    obj = load_pth(path)
     for key in ("model", "state_dict", "model_state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
@@ -192,7 +325,8 @@ def read_checkpoint(path):
 
 
 def read_st(path, want=None):
-    """name -> torch tensor of a safetensors file (floating dtypes), only the names in want if given."""
+    """name -> numpy array of a safetensors file (floating dtypes; BF16 widened to float32), only the
+    names in want if given."""
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n).decode("utf-8"))
@@ -204,10 +338,9 @@ def read_st(path, want=None):
                 raise ConvertError("%s: %s has dtype %s" % (path, name, info["dtype"]))
             b, e = info["data_offsets"]
             f.seek(base + b)
-            raw = bytearray(f.read(e - b))
-            dt = ST_DTYPES[info["dtype"]]
-            t = torch.frombuffer(raw, dtype=dt) if raw else torch.empty(0, dtype=dt)
-            out[name] = t.reshape(info["shape"])
+            a = np.frombuffer(f.read(e - b), dtype=ST_DTYPES[info["dtype"]]).reshape(info["shape"])
+            a = bf16_to_f32(a) if info["dtype"] == "BF16" else a.astype(a.dtype.newbyteorder("="))
+            out[name] = a
     return out
 
 
@@ -232,7 +365,7 @@ def read_backbone(d, names):
     out = {n: got[s] for n, s in src.items() if s in got}
     for n, s in src.items():   # no qkv bias (qkv_bias false): zeros, as the C loader does
         if n not in out and n.endswith("attn.qkv.bias") and not vc.get("qkv_bias", True):
-            out[n] = torch.zeros(3 * vc["hidden_size"])
+            out[n] = np.zeros(3 * vc["hidden_size"], dtype=np.float32)
     return out, vc
 
 
@@ -252,13 +385,13 @@ def config_json(c):
 
 
 def write_st(path, tensors, dtype, metadata):
-    """Write tensors (name -> torch tensor, in order) as safetensors in dtype, via a temporary file
-    renamed over path; one tensor converted at a time."""
+    """Write tensors (name -> numpy array, in order) as safetensors in dtype (F32, F16 or BF16; rounded
+    to nearest even), via a temporary file renamed over path; one tensor converted at a time."""
     size = {"F32": 4, "F16": 2, "BF16": 2}[dtype]
     header, off = {}, 0
     for name, t in tensors.items():
-        n = t.numel() * size
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [off, off + n]}
+        n = int(np.prod(np.shape(t), dtype=np.int64)) * size
+        header[name] = {"dtype": dtype, "shape": list(np.shape(t)), "data_offsets": [off, off + n]}
         off += n
     header["__metadata__"] = metadata
     h = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -268,9 +401,13 @@ def write_st(path, tensors, dtype, metadata):
         with open(tmp, "wb") as f:
             f.write(struct.pack("<Q", len(h)) + h)
             for t in tensors.values():
-                t = t.detach().to(ST_DTYPES[dtype]).contiguous()
-                a = t.view(torch.int16).numpy() if dtype == "BF16" else t.numpy()
-                f.write(a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes())
+                t = np.asarray(t)
+                if dtype == "BF16":
+                    a = f32_to_bf16(t.astype(np.float32)).astype("<u2")
+                else:
+                    with np.errstate(over="ignore"):   # F16: beyond 65504 -> inf, as torch
+                        a = t.astype("<f4" if dtype == "F32" else "<f2")
+                f.write(np.ascontiguousarray(a).tobytes())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -322,7 +459,7 @@ def convert(args):
                    % (len(got), args.backbone, len(vis)))
 
     unknown = [k for k in sd if k not in shapes]
-    bad_type = [k for k in sd if k in shapes and not (torch.is_tensor(sd[k]) and sd[k].is_floating_point())]
+    bad_type = [k for k in sd if k in shapes and not (isinstance(sd[k], np.ndarray) and sd[k].dtype.kind == "f")]
     if unknown and not args.ignore_unknown:
         raise ConvertError("%d tensors the model does not have (--ignore-unknown to drop them): %s"
                            % (len(unknown), ", ".join(unknown)))
@@ -359,14 +496,14 @@ def main():
     args = ap.parse_args()
     try:
         cfg, tensors, log, unknown = convert(args)
-    except (ConvertError, ValueError, OSError, KeyError) as e:
+    except (ConvertError, ValueError, OSError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError) as e:
         sys.exit("convert-pth: %s" % e)
     for line in log:
         print("config " + line)
     if unknown:
         print("dropped %d unknown tensors: %s" % (len(unknown), ", ".join(unknown)))
     print("wrote %s: %d tensors (%s), preset %s, %d parameters" % (
-        args.output, len(tensors), args.dtype, cfg["preset"], sum(t.numel() for t in tensors.values())))
+        args.output, len(tensors), args.dtype, cfg["preset"], sum(t.size for t in tensors.values())))
 
 
 if __name__ == "__main__":
