@@ -130,26 +130,14 @@ static int make_folder(const char *dir, const char *encoder, const char *const *
 /* 24-bit BMP, bottom-up rows padded to 4 bytes. */
 static void write_bmp(const char *path, int w, int h, int r, int g, int b)
 {
-    int row = (w * 3 + 3) & ~3, size = 54 + row * h;
-    uint8_t *f = g_malloc0((gsize)size);
-    uint8_t hdr[54] = { 'B', 'M' };
-    memcpy(hdr + 2, &size, 4);
-    hdr[10] = 54;
-    hdr[14] = 40;
-    memcpy(hdr + 18, &w, 4);
-    memcpy(hdr + 22, &h, 4);
-    hdr[26] = 1;
-    hdr[28] = 24;
-    memcpy(f, hdr, 54);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            uint8_t *p = f + 54 + y * row + 3 * x;
-            p[0] = (uint8_t)b;
-            p[1] = (uint8_t)g;
-            p[2] = (uint8_t)r;
-        }
-    write_bytes(path, f, (size_t)size);
-    g_free(f);
+    uint8_t *rgb = g_malloc((gsize)w * h * 3);
+    for (int i = 0; i < w * h; i++) {
+        rgb[3 * i] = (uint8_t)r;
+        rgb[3 * i + 1] = (uint8_t)g;
+        rgb[3 * i + 2] = (uint8_t)b;
+    }
+    write_bmp24(path, w, h, rgb);
+    g_free(rgb);
 }
 
 /* Baseline grey TIFF: little-endian, one uncompressed strip. */

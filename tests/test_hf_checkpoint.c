@@ -29,15 +29,7 @@ static char fixdir[1024];
 
 static double rel_err(const float *x, const float *ref, size_t n)
 {
-    double md = 0.0, mr = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)x[i] - ref[i]);
-        if (!(d <= md))
-            md = isnan(d) ? INFINITY : d;
-        if (fabs(ref[i]) > mr)
-            mr = fabs(ref[i]);
-    }
-    return md / (mr > 1e-3 ? mr : 1e-3);
+    return test_rel_err(x, ref, n, 1e-3);
 }
 
 static float *ref_tensor(sibvad_st_file *f, const char *name, size_t *n)

@@ -30,15 +30,7 @@
 /* max |x - ref| / max(max |ref|, 1e-6) */
 static double rel_err(const float *x, const float *ref, size_t n)
 {
-    double md = 0.0, mr = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)x[i] - ref[i]);
-        if (!(d <= md))
-            md = isnan(d) ? INFINITY : d;
-        if (fabs(ref[i]) > mr)
-            mr = fabs(ref[i]);
-    }
-    return md / (mr > 1e-6 ? mr : 1e-6);
+    return test_rel_err(x, ref, n, 1e-6);
 }
 
 /* A clip's reference results. */

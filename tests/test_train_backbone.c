@@ -162,27 +162,17 @@ static void test_library(const char *dir)
 /* 24-bit BMP (bottom-up rows padded to 4 bytes) of a square moving right. */
 static void write_frame(const char *path, int w, int h, int t, int v)
 {
-    int row = (w * 3 + 3) & ~3, size = 54 + row * h;
-    uint8_t *f = g_malloc0((gsize)size);
-    uint8_t hdr[54] = {'B', 'M'};
-    memcpy(hdr + 2, &size, 4);
-    hdr[10] = 54;
-    hdr[14] = 40;
-    memcpy(hdr + 18, &w, 4);
-    memcpy(hdr + 22, &h, 4);
-    hdr[26] = 1;
-    hdr[28] = 24;
-    memcpy(f, hdr, 54);
+    uint8_t *rgb = g_malloc((gsize)w * h * 3);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            uint8_t *p = f + 54 + y * row + 3 * x;
+            uint8_t *p = rgb + ((size_t)y * w + x) * 3;
             int in = x >= 2 + t && x < 10 + t && y >= 8 + 4 * v && y < 16 + 4 * v;
-            p[0] = (uint8_t)(in ? 40 : 120 + x);
+            p[0] = (uint8_t)(in ? 90 : 140);
             p[1] = (uint8_t)(in ? 200 : 100 + y);
-            p[2] = (uint8_t)(in ? 90 : 140);
+            p[2] = (uint8_t)(in ? 40 : 120 + x);
         }
-    write_bytes(path, f, (size_t)size);
-    g_free(f);
+    write_bmp24(path, w, h, rgb);
+    g_free(rgb);
 }
 
 static int run(char **argv, char **err_out)
