@@ -49,7 +49,7 @@ static GOptionEntry entries[] = {
      "With --semantic: DIR holds captions (<video>/<frame>.txt), embedded by this SimCSE/BERT checkpoint",
      "DIR"},
     {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default 2)", "N"},
-    {"batch", 0, 0, G_OPTION_ARG_INT, &batch, "Clips per forward pass (default 8)", "N"},
+    {"batch", 0, 0, G_OPTION_ARG_INT, &batch, "Frames per stream push (default 8)", "N"},
     {"error", 0, 0, G_OPTION_ARG_STRING, &opt_error, "Visual error: mse or psnr (series -PSNR)", "mse|psnr"},
     {"reduce", 0, 0, G_OPTION_ARG_STRING, &opt_reduce, "Over the frame: mean, or max over patch windows",
      "mean|maxwin"},
@@ -697,72 +697,75 @@ int main(int argc, char **argv)
                 model_path, cfg->preset, W, H, C, C == 1 ? "" : "s", cfg->patch, T, nv, frames_total, dataset,
                 batch, threads);
 
-    /* predict every frame t >= T from the clip t-T..t-1, in batches */
-    if (sibvad_model_prepare(m, batch, 0, &err) < 0)
+    /* predict every frame t >= T from the clip t-T..t-1: each video goes
+     * through a stream, `batch` frames per push, so every frame's backbone and
+     * motion features are computed once and shared by the clips that hold it
+     * (results equal the batch forward within float rounding) */
+    sibvad_stream *st = sibvad_stream_new_batched(m, batch, &err);
+    if (!st)
         return fail("cannot prepare the model", err.msg);
     /* the dataset layer's normalisation: ImageNet statistics, channel 0 for a grey model */
     const float *pstd = SIBVAD_PIXEL_STD, *pmean = SIBVAD_PIXEL_MEAN;
-    float *win = malloc(sizeof(float) * img * (size_t)(batch + T));
-    float *clips = malloc(sizeof(float) * img * (size_t)batch * T);
+    float *win = malloc(sizeof(float) * img * (size_t)(batch + 1)); /* the previous frame, then the chunk */
     float *semin = semantic ? calloc((size_t)batch * cfg->sem_dim, sizeof(float)) : NULL;
-    float *vis = malloc(sizeof(float) * batch), *sem = malloc(sizeof(float) * batch);
-    float *emap = malloc(sizeof(float) * (size_t)batch * H * W);
+    sibvad_stream_result *res = calloc((size_t)batch, sizeof *res);
     float *scratch = malloc(sizeof(float) * 2 * (size_t)H * W);
     float *pix = malloc(sizeof(float) * 2 * img);
-    if (!win || !clips || (semantic && !semin) || !vis || !sem || !emap || !scratch || !pix)
+    if (!win || (semantic && !semin) || !res || !scratch || !pix)
         return fail("out of memory", g_strdup_printf("for batches of %d clips at %dx%d", batch, W, H));
     long clips_done = 0;
     const gint64 t_scoring = g_get_monotonic_time();
     for (int i = 0; i < nv; i++) {
         const SibvadVideo *v = ev[i].v;
         const gint64 tv = g_get_monotonic_time();
-        for (int t0 = T; t0 < v->nframes; t0 += batch) {
-            const int nb = v->nframes - t0 < batch ? v->nframes - t0 : batch;
-            for (int k = 0; k < nb + T; k++)
-                sibvad_video_frame_normalised(set, v, t0 - T + k, C, win + (size_t)k * img);
-            for (int b = 0; b < nb; b++)
-                memcpy(clips + (size_t)b * T * img, win + (size_t)b * img, sizeof(float) * T * img);
+        sibvad_stream_reset(st);
+        for (int f0 = 0; f0 < v->nframes; f0 += batch) {
+            const int nb = v->nframes - f0 < batch ? v->nframes - f0 : batch;
+            if (f0 > 0) /* the previous chunk's last frame, for the frame difference */
+                memmove(win, win + (size_t)batch * img, sizeof(float) * img);
+            float *frames = win + img;
+            for (int k = 0; k < nb; k++)
+                sibvad_video_frame_normalised(set, v, f0 + k, C, frames + (size_t)k * img);
             if (semantic) {
                 for (int b = 0; b < nb; b++) {
-                    const int row = t0 + b - 1;  /* the clip's last input frame */
+                    const int t = f0 + b, row = t - 1; /* the clip's last input frame */
                     float *dst = semin + (size_t)b * cfg->sem_dim;
-                    if (v->semantic && v->semantic_ok && v->semantic_ok[row]) {
+                    if (t >= T && v->semantic && v->semantic_ok && v->semantic_ok[row]) {
                         memcpy(dst, v->semantic + (size_t)row * cfg->sem_dim, sizeof(float) * cfg->sem_dim);
                     } else {
                         memset(dst, 0, sizeof(float) * cfg->sem_dim);
-                        ev[i].missing_semantic++;
+                        if (t >= T)
+                            ev[i].missing_semantic++;
                     }
                 }
             }
-            const float *targets = win + (size_t)T * img;
-            if (sibvad_model_forward(m, clips, targets, semin, nb, &err) < 0 ||
-                sibvad_model_scores(m, vis, sem, emap, &err) < 0)
+            if (sibvad_stream_push_batch(st, frames, semin, nb, res, &err) < 0)
                 return fail(g_strdup_printf("scoring video %s failed", v->name), err.msg);
-            const float *pred = sibvad_model_prediction(m);
             for (int b = 0; b < nb; b++) {
-                const int t = t0 + b;
+                const int t = f0 + b;
+                if (!res[b].scored)
+                    continue;
+                const float *target = frames + (size_t)b * img, *pred = res[b].prediction;
+                const float *emap = res[b].error_map;
                 SibvadFrameErrors *e = &ev[i].fe[t];
-                if (sibvad_frame_errors(targets + (size_t)b * img, pred + (size_t)b * img, C, H, W, cfg->patch,
-                                        pstd, scratch, e, &err) < 0)
+                if (sibvad_frame_errors(target, pred, C, H, W, cfg->patch, pstd, scratch, e, &err) < 0)
                     return fail(g_strdup_printf("scoring video %s failed", v->name), err.msg);
-                e->mse = vis[b];
-                e->maxwin = sibvad_frame_maxwin(emap + (size_t)b * H * W, H, W, cfg->patch);
-                e->semantic = semantic ? sem[b] : 0.0f;
+                e->mse = res[b].visual;
+                e->maxwin = sibvad_frame_maxwin(emap, H, W, cfg->patch);
+                e->semantic = semantic ? res[b].semantic : 0.0f;
                 if (semantic && !(v->semantic && v->semantic_ok && v->semantic_ok[t - 1]))
                     e->semantic = 0.0f;
-                e->framediff = sibvad_framediff_energy(targets + (size_t)b * img, win + (size_t)(T + b - 1) * img,
-                                                       C, H, W, cfg->patch, scratch);
+                e->framediff = sibvad_framediff_energy(target, target - img, C, H, W, cfg->patch, scratch);
                 for (int k = 0; maps_dir && k < nmaps; k++) {
                     if (maps[k].done || maps[k].frame != t || strcmp(maps[k].video, v->name))
                         continue;
                     maps[k].done = 1;
                     /* back to the [0,1] pixel scale: what the model saw and what it predicted */
-                    const float *pb = pred + (size_t)b * img, *tb = targets + (size_t)b * img;
                     for (int c = 0; c < C; c++)
                         for (size_t q = 0; q < (size_t)H * W; q++) {
                             const size_t o = (size_t)c * H * W + q;
-                            pix[o] = pb[o] * pstd[c] + pmean[c];
-                            pix[img + o] = tb[o] * pstd[c] + pmean[c];
+                            pix[o] = pred[o] * pstd[c] + pmean[c];
+                            pix[img + o] = target[o] * pstd[c] + pmean[c];
                         }
                     char *sn = safe_name(v->name);
                     gchar *file = g_strdup_printf("%s-%d.png", sn, t);
@@ -770,8 +773,7 @@ int main(int argc, char **argv)
                     gchar *title = g_strdup_printf("video %s, frame %d (label: %s), e_v %.4g, PSNR %.2f dB", v->name,
                                                    t, v->labels[t] ? "abnormal" : "normal", (double)e->mse,
                                                    (double)e->psnr);
-                    if (sibvad_plot_errormap(path, title, C, H, W, pix + img, pix,
-                                             emap + (size_t)b * H * W, &err) < 0)
+                    if (sibvad_plot_errormap(path, title, C, H, W, pix + img, pix, emap, &err) < 0)
                         fprintf(stderr, "sibvad-eval: %s\n", err.msg);
                     else if (!quiet)
                         fprintf(human, "  error map written to %s\n", path);
@@ -780,8 +782,8 @@ int main(int argc, char **argv)
                     g_free(path);
                     g_free(title);
                 }
+                clips_done++;
             }
-            clips_done += nb;
         }
         if (!quiet) {
             const double s = (g_get_monotonic_time() - tv) * 1e-6;
@@ -794,12 +796,10 @@ int main(int argc, char **argv)
                     v->name, ev[i].missing_semantic);
     }
     const double scoring_s = (g_get_monotonic_time() - t_scoring) * 1e-6;
+    sibvad_stream_free(st);
     free(win);
-    free(clips);
+    free(res);
     free(semin);
-    free(vis);
-    free(sem);
-    free(emap);
     free(scratch);
     free(pix);
 
