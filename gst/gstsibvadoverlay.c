@@ -25,6 +25,7 @@
 #include <gst/sibvad/sibvad-meta.h>
 #include <math.h>
 #include <string.h>
+#include "sibvad-overlay-layout.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_sibvad_overlay_debug);
 #define GST_CAT_DEFAULT gst_sibvad_overlay_debug
@@ -454,29 +455,6 @@ gst_sibvad_overlay_draw_map (GstSibvadOverlay * self, GstVideoFrame * frame,
 
 /* ---- the score bar and the history ---- */
 
-typedef struct
-{
-  gint margin, line;
-  gint bar_x, bar_y, bar_w, bar_h;
-  gint box_x, box_y, box_w, box_h;
-} Layout;
-
-/* bottom-left bar (2/5 of the width), bottom-right history box (1/3 of the
- * width, 1/5 of the height) */
-static void
-layout_for (gint width, gint height, Layout * l)
-{
-  l->margin = MAX (2, height / 48);
-  l->line = MAX (1, height / 240);
-  l->bar_h = CLAMP (height / 24, 4, 24);
-  l->bar_w = width * 2 / 5;
-  l->bar_x = l->margin;
-  l->bar_y = height - l->margin - l->bar_h;
-  l->box_w = width / 3;
-  l->box_h = MAX (height / 5, 8);
-  l->box_x = width - l->margin - l->box_w;
-  l->box_y = height - l->margin - l->box_h;
-}
 
 static inline GstSibvadOverlaySample *
 history_at (GstSibvadOverlay * self, guint j)
@@ -523,7 +501,7 @@ axis_frac (gfloat s, gfloat lo, gfloat hi)
 
 static void
 gst_sibvad_overlay_draw_bar (GstSibvadOverlay * self, GstVideoFrame * frame,
-    const Layout * l, const GstSibvadMeta * meta, gfloat lo, gfloat hi)
+    const GstSibvadOverlayLayout * l, const GstSibvadMeta * meta, gfloat lo, gfloat hi)
 {
   const guint8 *colour;
   gint fill, tx;
@@ -561,7 +539,7 @@ history_interp (GstSibvadOverlay * self, gdouble pos, guint first)
  * so nothing is lost when there are more samples than columns */
 static void
 gst_sibvad_overlay_draw_history (GstSibvadOverlay * self,
-    GstVideoFrame * frame, const Layout * l, gfloat threshold, gfloat lo,
+    GstVideoFrame * frame, const GstSibvadOverlayLayout * l, gfloat threshold, gfloat lo,
     gfloat hi)
 {
   gint px, py, pw, ph, c, ty, dash;
@@ -773,7 +751,7 @@ gst_sibvad_overlay_transform_frame_ip (GstVideoFilter * filter,
   gboolean show_map, show_score, show_history;
   gdouble alpha;
   gfloat map_max, lo, hi;
-  Layout l;
+  GstSibvadOverlayLayout l;
 
   if (!meta || meta->warming_up)
     return GST_FLOW_OK;
@@ -807,7 +785,7 @@ gst_sibvad_overlay_transform_frame_ip (GstVideoFilter * filter,
 
   if (!show_score && !show_history)
     return GST_FLOW_OK;
-  layout_for (GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame),
+  gst_sibvad_overlay_layout (GST_VIDEO_FRAME_WIDTH (frame), GST_VIDEO_FRAME_HEIGHT (frame),
       &l);
   gst_sibvad_overlay_score_axis (self, meta->threshold, &lo, &hi);
   if (show_history)

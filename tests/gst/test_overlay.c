@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include "sibvad-overlay-layout.h"
 
 static const gchar *all_formats[] = {
   "GRAY8", "RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx", "I420", "NV12"
@@ -26,25 +27,6 @@ static const guint8 curve_blue[3] = { 90, 200, 255 };
 static const guint8 alarm_red[3] = { 230, 30, 30 };
 
 /* the element's layout (docs/plugin.md) */
-typedef struct
-{
-  gint margin, line, bar_x, bar_y, bar_w, bar_h, box_x, box_y, box_w, box_h;
-} Layout;
-
-static void
-layout_for (gint width, gint height, Layout * l)
-{
-  l->margin = MAX (2, height / 48);
-  l->line = MAX (1, height / 240);
-  l->bar_h = CLAMP (height / 24, 4, 24);
-  l->bar_w = width * 2 / 5;
-  l->bar_x = l->margin;
-  l->bar_y = height - l->margin - l->bar_h;
-  l->box_w = width / 3;
-  l->box_h = MAX (height / 5, 8);
-  l->box_x = width - l->margin - l->box_w;
-  l->box_y = height - l->margin - l->box_h;
-}
 
 static gchar *
 caps_str (const gchar * format, gint w, gint h)
@@ -388,9 +370,9 @@ GST_START_TEST (test_alpha_zero)
     GstHarness *hr = new_overlay (all_formats[f], W, H, &info);
     GstBuffer *in, *ref, *out;
     guint diff;
-    Layout l;
+    GstSibvadOverlayLayout l;
 
-    layout_for (W, H, &l);
+    gst_sibvad_overlay_layout (W, H, &l);
     /* alpha 0, bar and history on: only the bottom strip changes */
     g_object_set (hr->element, "alpha", 0.0, NULL);
     in = make_frame (&info, 6);
@@ -450,10 +432,10 @@ bar_frame (const gchar * format, gint W, gint H, gfloat score,
 GST_START_TEST (test_score_bar)
 {
   const gint W = 320, H = 240;
-  Layout l;
+  GstSibvadOverlayLayout l;
   guint f;
 
-  layout_for (W, H, &l);
+  gst_sibvad_overlay_layout (W, H, &l);
   for (f = 0; f < G_N_ELEMENTS (rgb_formats); f++) {
     GstVideoInfo info;
     GstBuffer *ref, *out;
@@ -533,10 +515,10 @@ GST_START_TEST (test_history)
   GstHarness *hr;
   GstBuffer *in, *ref = NULL, *out = NULL;
   GstSibvadMeta *m;
-  Layout l;
+  GstSibvadOverlayLayout l;
   gint i;
 
-  layout_for (W, H, &l);
+  gst_sibvad_overlay_layout (W, H, &l);
   hr = new_overlay ("RGB", W, H, &info);
   g_object_set (hr->element, "show-map", FALSE, "history", 60, NULL);
   /* a ramp 0 .. 5.9 with an alarm over 4 */
