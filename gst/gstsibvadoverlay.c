@@ -455,7 +455,6 @@ gst_sibvad_overlay_draw_map (GstSibvadOverlay * self, GstVideoFrame * frame,
 
 /* ---- the score bar and the history ---- */
 
-
 static inline GstSibvadOverlaySample *
 history_at (GstSibvadOverlay * self, guint j)
 {

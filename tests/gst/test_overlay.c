@@ -26,8 +26,6 @@ static const guint8 inferno_mid[3] = { 188, 55, 84 };   /* inferno[128] */
 static const guint8 curve_blue[3] = { 90, 200, 255 };
 static const guint8 alarm_red[3] = { 230, 30, 30 };
 
-/* the element's layout (docs/plugin.md) */
-
 static gchar *
 caps_str (const gchar * format, gint w, gint h)
 {
