@@ -20,7 +20,8 @@
  * series is longer than r). */
 #include "sibvad-smoothing.h"
 
-#include <math.h>
+#include "metrics.h"
+
 
 #define TRIM_CHUNK 1024
 
@@ -42,20 +43,16 @@ GstSibvadSmoother *
 gst_sibvad_smoother_new (GstSibvadSmoothing mode, gfloat sigma)
 {
   GstSibvadSmoother *s = g_new0 (GstSibvadSmoother, 1);
-  gint j;
 
   s->mode = mode;
   s->sigma = sigma;
   s->x = g_array_new (FALSE, FALSE, sizeof (gfloat));
   if (mode != GST_SIBVAD_SMOOTHING_NONE && sigma > 0.0f) {
-    s->r = (gint) (4.0f * sigma + 0.5f);
+    /* the offline kernel itself (sibvad-core/metrics.c) */
+    s->r = sibvad_gaussian_radius (sigma);
     s->k = g_new (gdouble, 2 * s->r + 1);
-    s->ksum = 0.0;
-    for (j = -s->r; j <= s->r; j++) {
-      s->k[j + s->r] = (mode == GST_SIBVAD_SMOOTHING_CAUSAL && j < 0) ? 0.0 :
-          exp (-0.5 * (double) j * j / ((double) sigma * sigma));
-      s->ksum += s->k[j + s->r];
-    }
+    s->ksum = sibvad_gaussian_kernel (s->k, sigma,
+        mode == GST_SIBVAD_SMOOTHING_CAUSAL);
   } else {
     s->mode = GST_SIBVAD_SMOOTHING_NONE;
   }
@@ -115,22 +112,6 @@ gst_sibvad_smoother_finish (GstSibvadSmoother * s)
   s->finished = TRUE;
 }
 
-/* metrics.c's reflect: scipy "reflect" into [0, n) */
-static guint64
-reflect (gint64 i, guint64 n)
-{
-  const gint64 m = (gint64) n;
-
-  for (;;) {
-    if (i < 0)
-      i = -i - 1;
-    else if (i >= m)
-      i = 2 * m - i - 1;
-    else
-      return (guint64) i;
-  }
-}
-
 static gfloat
 value (const GstSibvadSmoother * s, guint64 idx)
 {
@@ -156,7 +137,7 @@ gst_sibvad_smoother_pop (GstSibvadSmoother * s, gfloat * out)
     case GST_SIBVAD_SMOOTHING_CAUSAL:
       n = i + 1;                /* what has been seen when y[i] is due */
       for (j = -s->r; j <= s->r; j++)
-        acc += s->k[j + s->r] * value (s, reflect ((gint64) i - j, n));
+        acc += s->k[j + s->r] * value (s, sibvad_reflect_index ((long) i - j, n));
       *out = (gfloat) (acc / s->ksum);
       break;
     case GST_SIBVAD_SMOOTHING_CENTRED:
@@ -165,7 +146,7 @@ gst_sibvad_smoother_pop (GstSibvadSmoother * s, gfloat * out)
       /* before the end only the reflection at the start can apply: every
        * index stays below n */
       for (j = -s->r; j <= s->r; j++)
-        acc += s->k[j + s->r] * value (s, reflect ((gint64) i - j, s->n));
+        acc += s->k[j + s->r] * value (s, sibvad_reflect_index ((long) i - j, s->n));
       *out = (gfloat) (acc / s->ksum);
       break;
   }

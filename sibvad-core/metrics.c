@@ -115,7 +115,7 @@ void sibvad_minmax(float *x, size_t n)
         x[i] = r > 0.0f ? (x[i] - lo) / r : 0.0f;
 }
 
-static size_t reflect(long i, size_t n)
+size_t sibvad_reflect_index(long i, size_t n)
 {
     const long m = (long)n;
     for (;;) {
@@ -128,6 +128,22 @@ static size_t reflect(long i, size_t n)
     }
 }
 
+int sibvad_gaussian_radius(float sigma)
+{
+    return (int)(4.0f * sigma + 0.5f);
+}
+
+double sibvad_gaussian_kernel(double *k, float sigma, int causal)
+{
+    const int r = sibvad_gaussian_radius(sigma);
+    double sum = 0.0;
+    for (int j = -r; j <= r; j++) {
+        k[j + r] = (causal && j < 0) ? 0.0 : exp(-0.5 * (double)j * j / ((double)sigma * sigma));
+        sum += k[j + r];
+    }
+    return sum;
+}
+
 int sibvad_gaussian_smooth(float *out, const float *x, size_t n, float sigma, int causal)
 {
     if (n == 0)
@@ -137,7 +153,7 @@ int sibvad_gaussian_smooth(float *out, const float *x, size_t n, float sigma, in
             out[i] = x[i];
         return 0;
     }
-    const int r = (int)(4.0f * sigma + 0.5f);
+    const int r = sibvad_gaussian_radius(sigma);
     double *k = malloc(sizeof(double) * (2 * r + 1));
     float *tmp = malloc(sizeof(float) * n);
     if (!k || !tmp) {
@@ -145,15 +161,11 @@ int sibvad_gaussian_smooth(float *out, const float *x, size_t n, float sigma, in
         free(tmp);
         return -1;
     }
-    double sum = 0.0;
-    for (int j = -r; j <= r; j++) {
-        k[j + r] = (causal && j < 0) ? 0.0 : exp(-0.5 * (double)j * j / ((double)sigma * sigma));
-        sum += k[j + r];
-    }
+    const double sum = sibvad_gaussian_kernel(k, sigma, causal);
     for (size_t i = 0; i < n; i++) {
         double acc = 0.0;
         for (int j = -r; j <= r; j++)
-            acc += k[j + r] * x[reflect((long)i - j, n)];
+            acc += k[j + r] * x[sibvad_reflect_index((long)i - j, n)];
         tmp[i] = (float)(acc / sum);
     }
     for (size_t i = 0; i < n; i++)

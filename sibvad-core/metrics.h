@@ -20,5 +20,12 @@ void sibvad_minmax(float *x, size_t n);
 /* Gaussian smoothing, reflect at the ends ("reflect" = scipy's mode: d c b a | a b c d),
  * kernel truncated at 4 sigma; causal = 1 uses only the past half of the kernel. */
 int sibvad_gaussian_smooth(float *out, const float *x, size_t n, float sigma, int causal);
+/* The pieces of that smoothing, for a live series (the plugin): its radius
+ * r = (int)(4 sigma + 0.5); the kernel k[0..2r] (k[r + j] for offset j, zero
+ * for j < 0 when causal), returning the sum of its weights; and the index a
+ * position i of a series of n values reads ("reflect" at both ends). */
+int sibvad_gaussian_radius(float sigma);
+double sibvad_gaussian_kernel(double *k, float sigma, int causal);
+size_t sibvad_reflect_index(long i, size_t n);
 
 #endif
