@@ -1,7 +1,7 @@
 /* backend.cu: the CUDA backend's context, memory and entry point.
  * sibvad_backend_module_init (the one exported symbol) picks a device (0, or
- * SIBVAD_CUDA_DEVICE), creates a non-blocking stream, a cuBLAS handle (no TF32
- * unless SIBVAD_CUDA_TF32=1) and a cuDNN handle (optional: without it the
+ * SIBVAD_CUDA_DEVICE), creates a non-blocking stream, a cuBLAS handle (fp32
+ * unless the options say tf32 or bf16, or SIBVAD_CUDA_TF32=1) and a cuDNN handle (optional: without it the
  * convolutions run direct kernels), and fills the sibvad_backend with the ops
  * of the other files. Every op runs on the context's stream; an op that fails
  * records the first error, which the next synchronize returns. */
@@ -281,8 +281,21 @@ static int env_flag(const char *name)
 }
 
 extern "C" __attribute__((visibility("default"))) int sibvad_backend_module_init(sibvad_backend *be,
+                                                                                 const char *options,
                                                                                  sibvad_error *err)
 {
+    /* precision: fp32 (default; SIBVAD_CUDA_TF32=1 makes it tf32), tf32, bf16 */
+    int tf32 = env_flag("SIBVAD_CUDA_TF32"), bf16 = 0;
+    if (options && *options) {
+        if (!strcmp(options, "fp32"))
+            tf32 = 0;
+        else if (!strcmp(options, "tf32"))
+            tf32 = 1;
+        else if (!strcmp(options, "bf16"))
+            tf32 = bf16 = 1;
+        else
+            return set_error(err, "CUDA backend: unknown precision \"%s\" (fp32, tf32 or bf16)", options);
+    }
     int drv = 0, rtv = 0;
     cudaRuntimeGetVersion(&rtv);
     if (cudaDriverGetVersion(&drv) != cudaSuccess || drv == 0) {
@@ -322,7 +335,9 @@ extern "C" __attribute__((visibility("default"))) int sibvad_backend_module_init
         return set_error(err, "CUDA backend: out of memory");
     c->device = dev;
     c->ndev = ndev;
-    c->tf32 = env_flag("SIBVAD_CUDA_TF32");
+    c->tf32 = tf32;
+    c->bf16 = bf16;
+    snprintf(c->name, sizeof c->name, "%s", bf16 ? "cuda:bf16" : tf32 ? "cuda:tf32" : "cuda");
     c->verbose = env_flag("SIBVAD_CUDA_VERBOSE");
     const char *conv = getenv("SIBVAD_CUDA_CONV");
     c->conv_direct = conv && !strcmp(conv, "direct");
@@ -389,14 +404,14 @@ extern "C" __attribute__((visibility("default"))) int sibvad_backend_module_init
         INIT_FAIL("CUDA backend: buffers: %s", cudaGetErrorString(st));
     if (c->verbose)
         fprintf(stderr, "sibvad-cuda: device %d of %d: %s (sm_%d%d, %d SMs, %.1f GiB), driver %d.%d, runtime %d.%d, "
-                        "cuDNN %s, TF32 %s\n",
+                        "cuDNN %s, precision %s\n",
                 dev, ndev, prop.name, prop.major, prop.minor, prop.multiProcessorCount,
                 prop.totalGlobalMem / 1073741824.0, drv / 1000, drv % 1000 / 10, rtv / 1000, rtv % 1000 / 10,
-                c->dnn ? "on" : "off", c->tf32 ? "allowed" : "off");
+                c->dnn ? "on" : "off", bf16 ? "bf16 products, TF32 convolutions" : tf32 ? "TF32" : "fp32");
 #undef INIT_FAIL
 
     memset(be, 0, sizeof *be);
-    be->name = "cuda";
+    be->name = c->name;
     be->ctx = c;
     be->destroy = cu_destroy;
     be->alloc = cu_alloc;

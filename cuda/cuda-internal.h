@@ -46,7 +46,9 @@ typedef struct cuctx {
     cudaStream_t stream;
     cublasHandle_t blas;
     cudnnHandle_t dnn;          /* NULL: cuDNN unavailable, convolutions run the direct kernels */
-    int tf32;                   /* SIBVAD_CUDA_TF32=1 */
+    int tf32;                   /* TF32 tensor cores allowed (precision tf32 or bf16) */
+    int bf16;                   /* matrix products with bf16 tensor cores (precision bf16) */
+    char name[16];              /* "cuda", "cuda:tf32", "cuda:bf16" (be->name) */
     int conv_direct;            /* SIBVAD_CUDA_CONV=direct */
     int verbose;                /* SIBVAD_CUDA_VERBOSE=1 */
     /* workspace: grown on demand (one request per op: a second call may move it) */
@@ -156,6 +158,10 @@ static __device__ __forceinline__ double cu_block_sum_d(double v, double *sh)
 /* ---------------- gemm.cu ---------------- */
 /* Row-major C (M,N) = alpha op(A) op(B) + beta C through cuBLAS (column-major:
  * computes C^T = op(B)^T op(A)^T). */
+/* cu_gemm follows the context's precision; cu_gemm_fp32 is always full fp32
+ * (the SFFM router: its top-K decisions must not move with the precision). */
+void cu_gemm_fp32(cuctx *c, const char *op, bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
+                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
 void cu_gemm(cuctx *c, const char *op, bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
              int lda, const float *B, int ldb, float beta, float *C, int ldc);
 void cu_gemm_batched(cuctx *c, const char *op, bool ta, bool tb, int M, int N, int K, float alpha,

@@ -29,12 +29,32 @@ static int empty_inner(cuctx *c, const char *op, int M, int N, int K, float beta
     return 1;
 }
 
-void cu_gemm(cuctx *c, const char *op, bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
-             int lda, const float *B, int ldb, float beta, float *C, int ldc)
+static void gemm(cuctx *c, const char *op, bool bf16, bool ta, bool tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0 || empty_inner(c, op, M, N, K, beta, C, ldc))
         return;
-    CU_BLAS(c, op, cublasSgemm(c->blas, op_of(tb), op_of(ta), N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc));
+    if (bf16) /* fp32 in and out, bf16 tensor-core products with fp32 accumulation */
+        CU_BLAS(c, op, cublasGemmEx(c->blas, op_of(tb), op_of(ta), N, M, K, &alpha, B, CUDA_R_32F, ldb, A, CUDA_R_32F,
+                                    lda, &beta, C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
+    else
+        CU_BLAS(c, op, cublasSgemm(c->blas, op_of(tb), op_of(ta), N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc));
+}
+
+void cu_gemm(cuctx *c, const char *op, bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
+             int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    gemm(c, op, c->bf16, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void cu_gemm_fp32(cuctx *c, const char *op, bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
+                  int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (c->tf32) /* the handle allows TF32: this product must not use it */
+        CU_BLAS(c, op, cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH));
+    gemm(c, op, false, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (c->tf32)
+        CU_BLAS(c, op, cublasSetMathMode(c->blas, CUBLAS_TF32_TENSOR_OP_MATH));
 }
 
 void cu_gemm_batched(cuctx *c, const char *op, bool ta, bool tb, int M, int N, int K, float alpha,
@@ -52,8 +72,13 @@ void cu_gemm_batched(cuctx *c, const char *op, bool ta, bool tb, int M, int N, i
         cu_gemm(c, op, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    CU_BLAS(c, op, cublasSgemmStridedBatched(c->blas, op_of(tb), op_of(ta), N, M, K, &alpha, B, ldb, sB, A, lda, sA,
-                                             &beta, C, ldc, sC, batch));
+    if (c->bf16)
+        CU_BLAS(c, op, cublasGemmStridedBatchedEx(c->blas, op_of(tb), op_of(ta), N, M, K, &alpha, B, CUDA_R_32F, ldb,
+                                                  sB, A, CUDA_R_32F, lda, sA, &beta, C, CUDA_R_32F, ldc, sC, batch,
+                                                  CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
+    else
+        CU_BLAS(c, op, cublasSgemmStridedBatched(c->blas, op_of(tb), op_of(ta), N, M, K, &alpha, B, ldb, sB, A, lda,
+                                                 sA, &beta, C, ldc, sC, batch));
 }
 
 /* ---------------- column sums ---------------- */

@@ -248,7 +248,7 @@ void cu_sffm_forward(sibvad_be be, float *out, sibvad_sffm_cache *c, const float
     /* shared normalisation statistics (unit affine) */
     cu_layernorm_forward(be, c->xhat, c->mean, c->rstd, x, NULL, NULL, T, D, 1e-5f);
     /* router */
-    cu_gemm(cx, op, false, true, T, Nr, D, 1.0f, x, D, w->gate, D, 0.0f, c->s, Nr);
+    cu_gemm_fp32(cx, op, false, true, T, Nr, D, 1.0f, x, D, w->gate, D, 0.0f, c->s, Nr);
     router_k<<<(T + 127) / 128, 128, 0, cx->stream>>>(c->s, c->topk, c->gw, T, Nr, K, d->scale);
     CU_LAUNCHED(cx, op);
     /* group slots by filter */

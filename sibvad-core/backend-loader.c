@@ -58,7 +58,7 @@ static void *open_module(char *why, size_t whylen)
     return NULL;
 }
 
-static sibvad_backend *open_cuda(sibvad_error *err)
+static sibvad_backend *open_cuda(const char *options, sibvad_error *err)
 {
     char why[1024];
     void *h = open_module(why, sizeof why);
@@ -78,7 +78,7 @@ static sibvad_backend *open_cuda(sibvad_error *err)
         dlclose(h);
         return NULL;
     }
-    if (init(be, err) < 0) { /* no driver, no GPU: the module says which */
+    if (init(be, options, err) < 0) { /* no driver, no GPU: the module says which */
         free(be);
         dlclose(h);
         return NULL;
@@ -91,14 +91,27 @@ sibvad_backend *sibvad_backend_open(const char *name, sibvad_error *err)
 {
     if (!name || !strcmp(name, "cpu"))
         return (sibvad_backend *)sibvad_backend_cpu();
-    if (!strcmp(name, "cuda"))
-        return open_cuda(err);
-    if (!strcmp(name, "auto")) {
-        sibvad_backend *be = open_cuda(NULL);
-        return be ? be : (sibvad_backend *)sibvad_backend_cpu();
+    /* "cuda[:precision]", "auto[:precision]" */
+    const char *colon = strchr(name, ':');
+    const size_t base = colon ? (size_t)(colon - name) : strlen(name);
+    const char *options = colon ? colon + 1 : "";
+    const int is_cuda = base == 4 && !strncmp(name, "cuda", 4), is_auto = base == 4 && !strncmp(name, "auto", 4);
+    if (!is_cuda && !is_auto) {
+        if (base == 3 && !strncmp(name, "cpu", 3))
+            sibvad_fail(err, "backend \"%s\": the CPU backend computes in fp32 and takes no precision", name);
+        else
+            sibvad_fail(err, "unknown backend \"%s\" (cpu, cuda or auto, the GPU ones with :fp32, :tf32 or :bf16)",
+                        name);
+        return NULL;
     }
-    sibvad_fail(err, "unknown backend \"%s\" (cpu, cuda or auto)", name);
-    return NULL;
+    if (colon && strcmp(options, "fp32") && strcmp(options, "tf32") && strcmp(options, "bf16")) {
+        sibvad_fail(err, "backend \"%s\": unknown precision \"%s\" (fp32, tf32 or bf16)", name, options);
+        return NULL;
+    }
+    if (is_cuda)
+        return open_cuda(options, err);
+    sibvad_backend *be = open_cuda(options, NULL);
+    return be ? be : (sibvad_backend *)sibvad_backend_cpu();
 }
 
 void sibvad_backend_release(sibvad_backend *be)

@@ -22,7 +22,7 @@ typedef struct sibvad_backend sibvad_backend;
 typedef const sibvad_backend *sibvad_be;
 
 struct sibvad_backend {
-    const char *name;       /* "cpu", "cuda" */
+    const char *name;       /* "cpu", "cuda", "cuda:tf32", "cuda:bf16" */
     void *ctx;              /* backend state */
     void (*destroy)(sibvad_backend *be);
 
@@ -127,7 +127,11 @@ struct sibvad_backend {
 const sibvad_backend *sibvad_backend_cpu(void);
 
 /* A backend by name: "cpu", "cuda" or "auto" (CUDA when the module loads and
- * a GPU works, else the CPU). The CUDA backend lives in a separately loaded
+ * a GPU works, else the CPU). "cuda" and "auto" take a precision for the GPU
+ * after a colon: "cuda:fp32" (the default: TF32 off, for parity with the
+ * CPU), "cuda:tf32" (TF32 tensor cores), "cuda:bf16" (matrix products on bf16
+ * tensor cores with fp32 accumulation, convolutions in TF32; the SFFM router
+ * stays fp32). The backend's name says which: "cuda", "cuda:tf32", "cuda:bf16". The CUDA backend lives in a separately loaded
  * module (libsibvad-cuda.so, found beside the caller, in SIBVAD_CUDA_MODULE,
  * or on the library path): without it, a driver or a GPU, "cuda" fails with a
  * message that says which, and "auto" returns the CPU. Free with
@@ -135,8 +139,9 @@ const sibvad_backend *sibvad_backend_cpu(void);
 sibvad_backend *sibvad_backend_open(const char *name, sibvad_error *err);
 void sibvad_backend_release(sibvad_backend *be);
 
-/* The entry point a backend module exports (cuda/): fills *be or fails. */
-typedef int (*sibvad_backend_module_init_fn)(sibvad_backend *be, sibvad_error *err);
+/* The entry point a backend module exports (cuda/): fills *be or fails.
+ * options: the precision after the colon of the name ("" for none). */
+typedef int (*sibvad_backend_module_init_fn)(sibvad_backend *be, const char *options, sibvad_error *err);
 #define SIBVAD_BACKEND_MODULE_INIT "sibvad_backend_module_init"
 
 #endif

@@ -421,10 +421,19 @@ static void fk_sffm_backward(sibvad_be be, float *dx, const sibvad_sffm_weights 
 }
 
 #define M(name) be->name = fk_##name
-int sibvad_backend_module_init(sibvad_backend *be, sibvad_error *err)
+int sibvad_backend_module_init(sibvad_backend *be, const char *options, sibvad_error *err)
 {
-    (void)err;
-    be->name = "fake";
+    /* the precision only renames it: the arithmetic is the CPU's */
+    if (!options || !*options)
+        be->name = "fake";
+    else if (!strcmp(options, "fp32"))
+        be->name = "fake:fp32";
+    else if (!strcmp(options, "tf32"))
+        be->name = "fake:tf32";
+    else if (!strcmp(options, "bf16"))
+        be->name = "fake:bf16";
+    else
+        return sibvad_fail(err, "fake backend: unknown precision \"%s\"", options);
     be->ctx = NULL;
     be->destroy = NULL;
     M(alloc), M(free), M(upload), M(download), M(copy), M(zero);

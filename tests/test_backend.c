@@ -192,6 +192,14 @@ static void check_loader_and_api(void)
           "sibvad_backend_open(\"cpu\") is the CPU backend");
     e.msg[0] = '\0';
     CHECK(sibvad_backend_open("tpu", &e) == NULL && strstr(e.msg, "tpu"), "an unknown backend fails: %s", e.msg);
+    CHECK(sibvad_backend_open("cpu:bf16", &e) == NULL && strstr(e.msg, "takes no precision"),
+          "the CPU backend takes no precision: %s", e.msg);
+    CHECK(sibvad_backend_open("cuda:fp64", &e) == NULL && strstr(e.msg, "\"fp64\"") && strstr(e.msg, "bf16"),
+          "an unknown GPU precision is named: %s", e.msg);
+    CHECK(sibvad_backend_open("auto:", &e) == NULL && strstr(e.msg, "unknown precision"),
+          "an empty precision fails: %s", e.msg);
+    CHECK(sibvad_backend_open("cudax", &e) == NULL && strstr(e.msg, "unknown backend"),
+          "a name that only starts like cuda fails: %s", e.msg);
     e.msg[0] = '\0';
     sibvad_backend *cuda = sibvad_backend_open("cuda", &e);
     if (cuda) {

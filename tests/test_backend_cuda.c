@@ -286,6 +286,76 @@ out:
     free(sem);
 }
 
+/* The speed precisions (tf32, bf16): the same tiny model on "cuda:<p>" stays
+ * close to the CPU (relative tolerance tol on the losses and the prediction
+ * of one forward) and 10 Adam steps lower its loss as on the CPU. Bitwise on
+ * the stand-in module, whose arithmetic is the CPU's whatever the precision. */
+static void check_precision(const char *precision, double tol)
+{
+    sibvad_error e = {{0}};
+    char name[32], w[160];
+    snprintf(name, sizeof name, "cuda:%s", precision);
+    sibvad_config cfg;
+    sibvad_config_preset(&cfg, "tiny", &e);
+    const int B = 2, T = cfg.frames_in;
+    const size_t img = (size_t)cfg.channels * cfg.img_h * cfg.img_w;
+    sibvad_rng r;
+    sibvad_rng_seed(&r, 5);
+    float *frames = frand(&r, (size_t)B * T * img), *target = frand(&r, (size_t)B * img);
+    float *sem = frand(&r, (size_t)B * cfg.sem_dim);
+    sibvad_model *mc = sibvad_model_create(&cfg, 3, &e), *mb = sibvad_model_create(&cfg, 3, &e);
+    if (!mc || !mb) {
+        CHECK(0, "%s: create: %s", name, e.msg);
+        goto out;
+    }
+    int rc = sibvad_model_use_backend(mb, name, &e);
+    CHECK(rc == 0, "use_backend(\"%s\"): %s (%s)", name, rc ? e.msg : "ok", sibvad_model_backend_name(mb));
+    if (rc < 0)
+        goto out;
+    CHECK(strchr(sibvad_model_backend_name(mb), ':') && strstr(sibvad_model_backend_name(mb), precision),
+          "the backend's name says the precision: %s", sibvad_model_backend_name(mb));
+    CHECK(sibvad_model_prepare(mc, B, 1, &e) == 0 && sibvad_model_prepare(mb, B, 1, &e) == 0, "%s: prepare: %s",
+          name, e.msg);
+    sibvad_losses first_c = {0}, first_b = {0}, lc = {0}, lb = {0};
+    for (int step = 0; step < 10; step++) {
+        sibvad_model_zero_grad(mc);
+        sibvad_model_zero_grad(mb);
+        if (sibvad_model_forward(mc, frames, target, sem, B, &e) < 0 ||
+            sibvad_model_forward(mb, frames, target, sem, B, &e) < 0 || sibvad_model_backward(mc, &e) < 0 ||
+            sibvad_model_backward(mb, &e) < 0 || sibvad_model_step(mc, &e) < 0 || sibvad_model_step(mb, &e) < 0) {
+            CHECK(0, "%s: training step %d: %s", name, step, e.msg);
+            goto out;
+        }
+        sibvad_model_losses(mc, &lc);
+        sibvad_model_losses(mb, &lb);
+        if (step == 0) {
+            first_c = lc;
+            first_b = lb;
+            const float rl[2] = {lc.total, lc.pred}, gl[2] = {lb.total, lb.pred};
+            double num = 0, den = 0;
+            for (int i = 0; i < 2; i++)
+                num += ((double)gl[i] - rl[i]) * ((double)gl[i] - rl[i]), den += (double)rl[i] * rl[i];
+            CHECK(sqrt(num) <= tol * sqrt(den), "%s: first losses %.6g/%.6g vs CPU %.6g/%.6g (tol %.0e)", name,
+                  lb.total, lb.pred, lc.total, lc.pred, tol);
+            const float *pc = sibvad_model_prediction(mc), *pb = sibvad_model_prediction(mb);
+            num = den = 0;
+            for (size_t i = 0; i < (size_t)B * img; i++)
+                num += ((double)pb[i] - pc[i]) * ((double)pb[i] - pc[i]), den += (double)pc[i] * pc[i];
+            snprintf(w, sizeof w, "%s: first prediction", name);
+            CHECK(sqrt(num) <= tol * sqrt(den), "%s: rel err %.3g (tol %.0e)", w, sqrt(num) / sqrt(den), tol);
+        }
+    }
+    CHECK(lb.total < first_b.total && fabs((double)lb.total - lc.total) <= 2 * tol * lc.total,
+          "%s: 10 Adam steps lower the loss as on the CPU: %.5g -> %.5g (CPU %.5g -> %.5g, tol %.0e)", name,
+          first_b.total, lb.total, first_c.total, lc.total, 2 * tol);
+out:
+    sibvad_model_free(mc);
+    sibvad_model_free(mb);
+    free(frames);
+    free(target);
+    free(sem);
+}
+
 int main(void)
 {
     sibvad_error e = {{0}};
@@ -315,6 +385,8 @@ int main(void)
     check_model("tiny", cfg);
     cfg.bb_frozen = 1;
     check_model("tiny, frozen backbone", cfg);
+    check_precision("tf32", exact ? 0.0 : 5e-3);
+    check_precision("bf16", exact ? 0.0 : 3e-2);
 
     rm_rf(tmpdir);
     printf("%d checks, %d failed\n", checks, failures);

@@ -9,7 +9,10 @@
  *  2. Command line (argv[1]: the sibvad-train binary): --backbone on two BMP
  *     frame folders made here trains one epoch and writes a model whose
  *     config is the checkpoint's backbone and whose backbone tensors are the
- *     checkpoint's; --backbone with --resume is refused. */
+ *     checkpoint's; --backbone with --resume is refused. With argv[2] (the
+ *     stand-in GPU module, tests/backend-fake.c), --device cuda and
+ *     --device auto:bf16 train there and write the CPU's model bit for bit,
+ *     and an unknown device is refused. */
 #include "hf-checkpoint.h"
 #include "synthetic.h"
 #include "test-util.h"
@@ -175,18 +178,68 @@ static void write_frame(const char *path, int w, int h, int t, int v)
     g_free(rgb);
 }
 
-static int run(char **argv, char **err_out)
+static int run_env(char **argv, char **envp, char **err_out)
 {
     gint status = 0;
     GError *e = NULL;
-    if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, err_out, &status, &e)) {
+    if (!g_spawn_sync(NULL, argv, envp, G_SPAWN_DEFAULT, NULL, NULL, NULL, err_out, &status, &e)) {
         printf("     cannot run %s: %s\n", argv[0], e->message);
         return -1;
     }
     return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
 }
 
-static void test_cli(const char *tool, const char *dir)
+static int run(char **argv, char **err_out) { return run_env(argv, NULL, err_out); }
+
+/* every tensor bitwise equal */
+static int same_model(const char *a_path, const char *b_path)
+{
+    sibvad_error e;
+    sibvad_model *a = sibvad_model_load(a_path, &e), *b = a ? sibvad_model_load(b_path, &e) : NULL;
+    int same = a && b && sibvad_model_num_tensors(a) == sibvad_model_num_tensors(b);
+    for (int i = 0; same && i < sibvad_model_num_tensors(a); i++) {
+        sibvad_tensor *t = sibvad_model_tensor(a, i), *u = sibvad_model_find_tensor(b, t->name);
+        if (!u || u->numel != t->numel || memcmp(u->data, t->data, t->numel * sizeof(float))) {
+            printf("     differs: %s\n", t->name);
+            same = 0;
+        }
+    }
+    if (!a || !b)
+        printf("     cannot load: %s\n", e.msg);
+    sibvad_model_free(a);
+    sibvad_model_free(b);
+    return same;
+}
+
+/* --device: the same training on the stand-in GPU module (CPU arithmetic
+ * behind memory the host cannot read) writes the same model, bit for bit */
+static void test_cli_device(const char *tool, const char *dir, const char *fake_module, char **v, const char *cpu_out)
+{
+    char *out = g_strdup(tpath("cli/model-device.safetensors"));
+    char **envp = g_environ_setenv(g_get_environ(), "SIBVAD_CUDA_MODULE", fake_module, TRUE);
+    const char *devices[] = {"cuda", "auto:bf16"};
+    for (int k = 0; k < 2; k++) {
+        char *argv[] = {(char *)tool, "--backbone", (char *)dir, "--out", out, "--epochs", "1", "--batch", "2",
+                        "--holdout", "0", "--threads", "1", "--cache", "", "--device", (char *)devices[k], v[0], v[1],
+                        NULL};
+        char *err = NULL;
+        int rc = run_env(argv, envp, &err);
+        CHECK(rc == 0 && err && strstr(err, " on fake"), "--device %s trains on the stand-in module%s%s", devices[k],
+              rc ? ": " : "", rc && err ? err : "");
+        g_free(err);
+        CHECK(rc == 0 && same_model(cpu_out, out), "--device %s: the model equals the CPU's, bit for bit", devices[k]);
+    }
+    char *argv[] = {(char *)tool, "--backbone", (char *)dir, "--out", out, "--epochs", "1", "--device", "gpu", v[0],
+                    NULL};
+    char *err = NULL;
+    int rc = run(argv, &err);
+    CHECK(rc == 1 && err && strstr(err, "unknown backend \"gpu\""), "--device gpu is refused: %s", err ? err : "");
+    g_free(err);
+    g_strfreev(envp);
+    g_free(out);
+}
+
+static void test_cli(const char *tool, const char *dir, const char *fake_module)
 {
     char *v[2];
     for (int k = 0; k < 2; k++) {
@@ -200,7 +253,7 @@ static void test_cli(const char *tool, const char *dir)
     }
     char *out = g_strdup(tpath("cli/model.safetensors"));
     char *argv[] = {(char *)tool, "--backbone", (char *)dir, "--out", out, "--epochs", "1", "--batch", "2",
-                    "--holdout", "0", "--threads", "1", "--cache", "", "--quiet", v[0], v[1], NULL};
+                    "--holdout", "0", "--threads", "1", "--cache", "", v[0], v[1], NULL};
     char *err = NULL;
     int rc = run(argv, &err);
     CHECK(rc == 0, "sibvad-train --backbone trains one epoch on two frame folders%s%s", rc ? ": " : "",
@@ -219,6 +272,8 @@ static void test_cli(const char *tool, const char *dir)
         CHECK(same_frozen(reference, m, &n) && n > 0, "its backbone tensors are the checkpoint's (%d)", n);
         sibvad_model_free(m);
     }
+    if (fake_module)
+        test_cli_device(tool, dir, fake_module, v, out);
     char *argv2[] = {(char *)tool, "--backbone", (char *)dir, "--resume", out, "--out", out, v[0], NULL};
     err = NULL;
     rc = run(argv2, &err);
@@ -246,7 +301,7 @@ int main(int argc, char **argv)
     char *dir = g_build_filename(fixtures(), "hf", "internvit", NULL);
     test_library(dir);
     if (argc > 1)
-        test_cli(argv[1], dir);
+        test_cli(argv[1], dir, argc > 2 ? argv[2] : NULL);
     else
         printf("     (no sibvad-train given: command line not tested)\n");
     sibvad_model_free(reference);

@@ -37,6 +37,7 @@ static char *text_encoder_dir = NULL;
 static char *opt_error = NULL, *opt_reduce = NULL, *opt_minmax = NULL, *opt_sigma = NULL, *opt_smoothing = NULL;
 static char *opt_weights = NULL, *opt_drop = NULL, *opt_error_maps = NULL, *cache_dir = NULL;
 static int threads = 2, batch = 8, json = 0, quiet = 0;
+static char *device = NULL;
 
 static GOptionEntry entries[] = {
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "The trained model (safetensors)", "FILE"},
@@ -49,6 +50,9 @@ static GOptionEntry entries[] = {
      "With --semantic: DIR holds captions (<video>/<frame>.txt), embedded by this SimCSE/BERT checkpoint",
      "DIR"},
     {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (default 2)", "N"},
+    {"device", 0, 0, G_OPTION_ARG_STRING, &device,
+     "Where to score: cpu (default), cuda or auto (the GPU when one works); cuda:tf32 or cuda:bf16 trade "
+     "exactness for speed", "NAME"},
     {"batch", 0, 0, G_OPTION_ARG_INT, &batch, "Frames per stream push (default 8)", "N"},
     {"error", 0, 0, G_OPTION_ARG_STRING, &opt_error, "Visual error: mse or psnr (series -PSNR)", "mse|psnr"},
     {"reduce", 0, 0, G_OPTION_ARG_STRING, &opt_reduce, "Over the frame: mean, or max over patch windows",
@@ -590,6 +594,8 @@ int main(int argc, char **argv)
     sibvad_model *m = sibvad_model_load(model_path, &err);
     if (!m)
         return fail("cannot load the model", err.msg);
+    if (device && sibvad_model_use_backend(m, device, &err) < 0)
+        return fail("cannot use the device", err.msg);
     const sibvad_config *cfg = sibvad_model_config(m);
     const int T = cfg->frames_in, C = cfg->channels, H = cfg->img_h, W = cfg->img_w;
     const size_t img = (size_t)C * H * W;
