@@ -31,6 +31,14 @@
  * not pushed): the clip then spans T frames N apart, the warm-up lasts
  * T * N frames, and the frames in between carry the last result with
  * `fresh = FALSE`.
+ *
+ * When the element falls behind its clock (a frame arrives more than two
+ * frame durations after its running time, beyond the upstream latency), it
+ * holds the late frames and analyses up to #GstSibvadFilter:max-batch of
+ * them in one batch (one backbone pass over the new frames, one clip stage
+ * over the scored ones: on a GPU far cheaper per frame than one at a time),
+ * then lets them go in order. The results are those of one-by-one analysis.
+ * batching=always batches every max-batch frames (files, offline work).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -71,6 +79,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_sibvad_filter_debug);
 #define DEFAULT_CUSTOM_META TRUE
 #define DEFAULT_JSON_LOCATION NULL
 #define DEFAULT_TEXT_ENCODER_LOCATION NULL
+#define DEFAULT_PRECISION GST_SIBVAD_PRECISION_FP32
+#define DEFAULT_MAX_BATCH 0       /* auto: GPU_MAX_BATCH on a GPU, 1 on the CPU */
+#define GPU_MAX_BATCH 8
+#define DEFAULT_BATCHING GST_SIBVAD_BATCHING_LATE
+#define MAX_MAX_BATCH 64
 
 /* frame duration assumed for message intervals when neither the buffers nor
  * the caps tell it */
@@ -97,6 +110,9 @@ enum
   PROP_CUSTOM_META,
   PROP_JSON_LOCATION,
   PROP_TEXT_ENCODER_LOCATION,
+  PROP_PRECISION,
+  PROP_MAX_BATCH,
+  PROP_BATCHING,
 };
 
 /* One analysed frame on its way out (held while centred smoothing waits for
@@ -111,6 +127,9 @@ typedef struct
   gboolean warming_up;
   gboolean fresh;
   gboolean has_score;           /* the smoothed score is final */
+  gboolean awaiting;            /* its result comes with the held batch */
+  gboolean analysed;            /* its frame is in the batch (else it carries
+                                 * the result before it) */
   gfloat raw_score, score, visual, semantic;
   GstBuffer *error_map;
   guint frame_width, frame_height;
@@ -140,6 +159,9 @@ struct _GstSibvadFilter
   gboolean custom_meta;
   gchar *json_location;
   gchar *text_encoder_location;
+  GstSibvadPrecision precision;
+  guint max_batch;
+  GstSibvadBatching batching;
 
   /* the text encoder of semantic-source=caption, from NULL->READY to
    * READY->NULL */
@@ -155,7 +177,18 @@ struct _GstSibvadFilter
   sibvad_calibration calibration;
   gchar *loaded_location;
   GstSibvadDevice loaded_device;
-  gfloat *input;                /* (C, H, W) normalised frame */
+  GstSibvadPrecision loaded_precision;
+  guint loaded_max_batch;
+
+  /* frames held for one batched analysis (streaming thread) */
+  gfloat *batch_input;          /* (batch_cap, C, H, W) normalised frames */
+  gfloat *batch_sem;            /* (batch_cap, sem_dim) */
+  sibvad_stream_result *batch_res;
+  guint batch_cap;              /* the stream's max batch */
+  guint batch_n;                /* frames held */
+  gboolean batch_has_sem;       /* the held frames have semantic input */
+  GstClockTime upstream_latency;        /* NONE until queried */
+  guint64 batches, batched_frames;      /* statistics for the debug log */
   GThread *threads_thread;
   gint threads_applied;
 
@@ -240,6 +273,46 @@ gst_sibvad_device_get_type (void)
 }
 
 GType
+gst_sibvad_precision_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_SIBVAD_PRECISION_FP32, "fp32 everywhere (matches the CPU)", "fp32"},
+    {GST_SIBVAD_PRECISION_TF32, "TF32 tensor cores on the GPU", "tf32"},
+    {GST_SIBVAD_PRECISION_BF16,
+        "bf16 tensor-core matrix products with fp32 accumulation on the GPU",
+        "bf16"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSibvadPrecision", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_sibvad_batching_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_SIBVAD_BATCHING_LATE,
+        "Batch frames only while the element is behind its clock", "late"},
+    {GST_SIBVAD_BATCHING_ALWAYS,
+          "Always analyse max-batch frames at once (adds max-batch - 1 frames "
+          "of latency)", "always"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSibvadBatching", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
 gst_sibvad_smoothing_get_type (void)
 {
   static GType type = 0;
@@ -303,6 +376,7 @@ static gboolean gst_sibvad_filter_set_info (GstVideoFilter * filter,
     GstVideoInfo * out_info);
 static GstFlowReturn gst_sibvad_filter_transform_frame_ip (GstVideoFilter *
     filter, GstVideoFrame * frame);
+static GstFlowReturn gst_sibvad_filter_run_batch (GstSibvadFilter * self);
 
 static void
 gst_sibvad_filter_class_init (GstSibvadFilterClass * klass)
@@ -429,6 +503,27 @@ gst_sibvad_filter_class_init (GstSibvadFilterClass * klass)
           "semantic dimension", DEFAULT_TEXT_ENCODER_LOCATION,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PRECISION,
+      g_param_spec_enum ("precision", "Precision",
+          "Arithmetic of the model on a GPU (fp32 matches the CPU; tf32 and "
+          "bf16 use tensor cores for speed; the CPU always computes in fp32)",
+          GST_TYPE_SIBVAD_PRECISION, DEFAULT_PRECISION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MAX_BATCH,
+      g_param_spec_uint ("max-batch", "Maximum batch",
+          "Most frames analysed in one batch when the element falls behind "
+          "its clock (or always, with batching=always); 1 analyses every "
+          "frame on its own; 0: 8 on a GPU, 1 on the CPU (where a batch is "
+          "no cheaper per frame)", 0, MAX_MAX_BATCH, DEFAULT_MAX_BATCH,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_BATCHING,
+      g_param_spec_enum ("batching", "Batching",
+          "When frames are held and analysed max-batch at a time",
+          GST_TYPE_SIBVAD_BATCHING, DEFAULT_BATCHING,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_set_static_metadata (element_class,
       "SIB-VAD anomaly detector", "Filter/Analyzer/Video",
@@ -459,6 +554,8 @@ gst_sibvad_filter_class_init (GstSibvadFilterClass * klass)
       GST_DEBUG_FUNCPTR (gst_sibvad_filter_transform_frame_ip);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SIBVAD_DEVICE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SIBVAD_PRECISION, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SIBVAD_BATCHING, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_SIBVAD_SMOOTHING, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_SIBVAD_SEMANTIC_SOURCE, 0);
 }
@@ -494,6 +591,10 @@ gst_sibvad_filter_init (GstSibvadFilter * self)
   self->custom_meta = DEFAULT_CUSTOM_META;
   self->json_location = g_strdup (DEFAULT_JSON_LOCATION);
   self->text_encoder_location = g_strdup (DEFAULT_TEXT_ENCODER_LOCATION);
+  self->precision = DEFAULT_PRECISION;
+  self->max_batch = DEFAULT_MAX_BATCH;
+  self->batching = DEFAULT_BATCHING;
+  self->upstream_latency = GST_CLOCK_TIME_NONE;
 
   self->frame_duration = GST_CLOCK_TIME_NONE;
   self->latency_duration = GST_CLOCK_TIME_NONE;
@@ -530,7 +631,9 @@ gst_sibvad_filter_finalize (GObject * object)
   g_free (self->caption_vector);
   g_free (self->loaded_encoder_location);
   g_free (self->text_encoder_location);
-  g_free (self->input);
+  g_free (self->batch_input);
+  g_free (self->batch_sem);
+  g_free (self->batch_res);
   g_free (self->loaded_location);
   g_free (self->model_location);
   g_free (self->json_location);
@@ -541,8 +644,8 @@ gst_sibvad_filter_finalize (GObject * object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
-/* model-location, device, json-location and text-encoder-location only
- * change in NULL or READY */
+/* model-location, device, precision, max-batch, json-location and
+ * text-encoder-location only change in NULL or READY */
 static gboolean
 settable_in_state (GstSibvadFilter * self, GParamSpec * pspec)
 {
@@ -629,6 +732,17 @@ gst_sibvad_filter_set_property (GObject * object, guint prop_id,
         self->text_encoder_location = g_value_dup_string (value);
       }
       break;
+    case PROP_PRECISION:
+      if (settable_in_state (self, pspec))
+        self->precision = g_value_get_enum (value);
+      break;
+    case PROP_MAX_BATCH:
+      if (settable_in_state (self, pspec))
+        self->max_batch = g_value_get_uint (value);
+      break;
+    case PROP_BATCHING:
+      self->batching = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -698,6 +812,15 @@ gst_sibvad_filter_get_property (GObject * object, guint prop_id,
     case PROP_TEXT_ENCODER_LOCATION:
       g_value_set_string (value, self->text_encoder_location);
       break;
+    case PROP_PRECISION:
+      g_value_set_enum (value, self->precision);
+      break;
+    case PROP_MAX_BATCH:
+      g_value_set_uint (value, self->max_batch);
+      break;
+    case PROP_BATCHING:
+      g_value_set_enum (value, self->batching);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -715,7 +838,10 @@ gst_sibvad_filter_close_model (GstSibvadFilter * self)
   sibvad_model_free (self->model);
   self->model = NULL;
   self->cfg = NULL;
-  g_clear_pointer (&self->input, g_free);
+  g_clear_pointer (&self->batch_input, g_free);
+  g_clear_pointer (&self->batch_sem, g_free);
+  g_clear_pointer (&self->batch_res, g_free);
+  self->batch_cap = self->batch_n = 0;
   g_clear_pointer (&self->loaded_location, g_free);
   gst_sibvad_preprocess_free (self->preprocess);
   self->preprocess = NULL;
@@ -727,18 +853,24 @@ gst_sibvad_filter_close_model (GstSibvadFilter * self)
 static gboolean
 gst_sibvad_filter_open_model (GstSibvadFilter * self)
 {
-  gchar *location;
+  gchar *location, *backend;
   GstSibvadDevice device;
+  GstSibvadPrecision precision;
+  guint max_batch;
   sibvad_error err = { {0} };
   const sibvad_calibration *calib;
+  gsize img;
 
   GST_OBJECT_LOCK (self);
   location = g_strdup (self->model_location);
   device = self->device;
+  precision = self->precision;
+  max_batch = self->max_batch;
   GST_OBJECT_UNLOCK (self);
 
   if (self->model && g_strcmp0 (location, self->loaded_location) == 0
-      && device == self->loaded_device) {
+      && device == self->loaded_device && precision == self->loaded_precision
+      && max_batch == self->loaded_max_batch) {
     g_free (location);
     return TRUE;
   }
@@ -763,20 +895,27 @@ gst_sibvad_filter_open_model (GstSibvadFilter * self)
   /* cpu: the model stays where it loaded; cuda: the CUDA backend module
    * (loaded at run time) or an error that says what is missing; auto: CUDA
    * when it works, else the CPU */
+  backend = g_strdup_printf ("%s:%s",
+      device == GST_SIBVAD_DEVICE_CUDA ? "cuda" : "auto",
+      precision == GST_SIBVAD_PRECISION_BF16 ? "bf16" :
+      precision == GST_SIBVAD_PRECISION_TF32 ? "tf32" : "fp32");
   if (device != GST_SIBVAD_DEVICE_CPU &&
-      sibvad_model_use_backend (self->model,
-          device == GST_SIBVAD_DEVICE_CUDA ? "cuda" : "auto", &err) < 0) {
+      sibvad_model_use_backend (self->model, backend, &err) < 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("device=cuda is not available: %s", err.msg),
         ("use device=cpu or device=auto"));
     sibvad_model_free (self->model);
     self->model = NULL;
+    g_free (backend);
     g_free (location);
     return FALSE;
   }
+  g_free (backend);
   GST_INFO_OBJECT (self, "model runs on %s",
       sibvad_model_backend_name (self->model));
-  self->stream = sibvad_stream_new (self->model, &err);
+  self->stream = sibvad_stream_new_batched (self->model, max_batch > 0 ?
+      (int) max_batch : strcmp (sibvad_model_backend_name (self->model),
+          "cpu") ? GPU_MAX_BATCH : 1, &err);
   if (!self->stream) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Could not prepare the model \"%s\": %s", location, err.msg),
@@ -792,10 +931,17 @@ gst_sibvad_filter_open_model (GstSibvadFilter * self)
     self->calibration = *calib;
   else
     memset (&self->calibration, 0, sizeof (self->calibration));
-  self->input = g_new (gfloat, (gsize) self->cfg->channels *
-      self->cfg->img_h * self->cfg->img_w);
+  img = (gsize) self->cfg->channels * self->cfg->img_h * self->cfg->img_w;
+  self->batch_cap = (guint) sibvad_stream_max_batch (self->stream);
+  self->batch_input = g_new (gfloat, img * self->batch_cap);
+  self->batch_sem = g_new0 (gfloat, (gsize) MAX (self->cfg->sem_dim, 1) *
+      self->batch_cap);
+  self->batch_res = g_new0 (sibvad_stream_result, self->batch_cap);
+  self->batch_n = 0;
   self->loaded_location = location;
   self->loaded_device = device;
+  self->loaded_precision = precision;
+  self->loaded_max_batch = max_batch;
   GST_INFO_OBJECT (self, "model %s: %dx%d, %d channel(s), T = %d, "
       "calibrated on %d clips", location, self->cfg->img_w, self->cfg->img_h,
       self->cfg->channels, self->cfg->frames_in, self->calibration.count);
@@ -1306,6 +1452,7 @@ gst_sibvad_filter_drain (GstSibvadFilter * self)
 
   if (g_queue_is_empty (&self->pending))
     return;
+  gst_sibvad_filter_run_batch (self);
   if (self->smoother) {
     gst_sibvad_smoother_finish (self->smoother);
     gst_sibvad_filter_collect (self);
@@ -1328,6 +1475,7 @@ gst_sibvad_filter_drop (GstSibvadFilter * self)
   g_queue_clear_full (&self->pending, (GDestroyNotify) record_free);
   g_queue_init (&self->pending);
   self->current = NULL;
+  self->batch_n = 0;
   if (self->smoother)
     gst_sibvad_smoother_reset (self->smoother);
 }
@@ -1484,6 +1632,9 @@ gst_sibvad_filter_query (GstBaseTransform * trans, GstPadDirection direction,
     GST_OBJECT_LOCK (self);
     frames = self->latency_latched ? self->latency_frames :
         smoothing_delay (self->smoothing, (gfloat) self->sigma);
+    /* batching=always holds up to max-batch - 1 frames */
+    if (self->batching == GST_SIBVAD_BATCHING_ALWAYS)
+      frames += (self->model ? self->batch_cap : MAX (self->max_batch, 1)) - 1;
     dur = self->latency_duration;
     GST_OBJECT_UNLOCK (self);
 
@@ -1491,7 +1642,7 @@ gst_sibvad_filter_query (GstBaseTransform * trans, GstPadDirection direction,
       GstClockTime extra = frames * dur;
 
       gst_query_parse_latency (query, &live, &min, &max);
-      GST_DEBUG_OBJECT (self, "centred smoothing holds %u frames: %"
+      GST_DEBUG_OBJECT (self, "smoothing and batching hold %u frames: %"
           GST_TIME_FORMAT " more latency", frames, GST_TIME_ARGS (extra));
       min += extra;
       if (GST_CLOCK_TIME_IS_VALID (max))
@@ -1613,6 +1764,148 @@ make_error_map (const sibvad_config * cfg, const gfloat * map)
   return b;
 }
 
+/* The result of an analysed frame goes into its record. */
+static void
+gst_sibvad_filter_fill (GstSibvadFilter * self, GstSibvadRecord * r,
+    const sibvad_stream_result * res, gfloat wv, gfloat ws, gboolean want_map)
+{
+  if (!res->scored) {
+    r->warming_up = TRUE;
+    return;
+  }
+  r->visual = res->visual;
+  r->semantic = res->semantic;
+  if (self->calibration.count > 0) {
+    r->raw_score = sibvad_calibrated_score (&self->calibration,
+        res->visual, res->semantic, wv, ws);
+  } else {
+    if (!self->warned_uncalibrated) {
+      GST_WARNING_OBJECT (self, "the model has no calibration: the "
+          "score is the raw visual error");
+      self->warned_uncalibrated = TRUE;
+    }
+    r->raw_score = res->visual;
+  }
+  if (want_map && res->error_map)
+    r->error_map = make_error_map (self->cfg, res->error_map);
+  r->fresh = TRUE;
+  self->have_result = TRUE;
+  self->last_visual = r->visual;
+  self->last_semantic = r->semantic;
+  self->last_raw = r->raw_score;
+  gst_buffer_replace (&self->last_map, r->error_map);
+}
+
+/* A frame that is not analysed (inference-interval) carries the last
+ * result. */
+static void
+gst_sibvad_filter_carry (GstSibvadFilter * self, GstSibvadRecord * r,
+    gboolean want_map)
+{
+  if (!self->have_result) {
+    r->warming_up = TRUE;
+    return;
+  }
+  r->fresh = FALSE;
+  r->visual = self->last_visual;
+  r->semantic = self->last_semantic;
+  r->raw_score = self->last_raw;
+  if (want_map && self->last_map)
+    r->error_map = gst_buffer_ref (self->last_map);
+}
+
+/* Analyse the held frames in one batch and hand every waiting record its
+ * result, in order (the smoother sees them as if one by one). */
+static GstFlowReturn
+gst_sibvad_filter_run_batch (GstSibvadFilter * self)
+{
+  sibvad_error err = { {0} };
+  gboolean want_map, ok;
+  gfloat wv, ws;
+  gint threads;
+  guint i = 0, n = self->batch_n;
+  GList *l;
+
+  if (n == 0)
+    return GST_FLOW_OK;
+  GST_OBJECT_LOCK (self);
+  want_map = self->error_map;
+  wv = self->visual_weight;
+  ws = self->semantic_weight;
+  threads = self->threads;
+  GST_OBJECT_UNLOCK (self);
+
+  gst_sibvad_filter_apply_threads (self, threads);
+  self->batch_n = 0;
+  ok = sibvad_stream_push_batch (self->stream, self->batch_input,
+      self->batch_has_sem ? self->batch_sem : NULL, (int) n, self->batch_res,
+      &err) == 0;
+  if (!ok)
+    GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("Inference failed: %s",
+            err.msg), (NULL));
+  if (n > 1) {
+    self->batches++;
+    self->batched_frames += n;
+    GST_LOG_OBJECT (self, "analysed %u held frames in one batch (%"
+        G_GUINT64_FORMAT " batches, %" G_GUINT64_FORMAT " frames so far)", n,
+        self->batches, self->batched_frames);
+  }
+
+  for (l = self->pending.head; l; l = l->next) {
+    GstSibvadRecord *r = l->data;
+
+    if (!r->awaiting)
+      continue;
+    r->awaiting = FALSE;
+    if (!ok)
+      r->warming_up = TRUE;     /* let it go: the pipeline stops on the error */
+    else if (r->analysed && i < n)
+      gst_sibvad_filter_fill (self, r, &self->batch_res[i++], wv, ws,
+          want_map);
+    else
+      gst_sibvad_filter_carry (self, r, want_map);
+    if (!r->warming_up)
+      gst_sibvad_smoother_push (self->smoother, r->raw_score);
+  }
+  return ok ? GST_FLOW_OK : GST_FLOW_ERROR;
+}
+
+/* Behind the clock: the frame's running time is more than two frame
+ * durations (and the upstream latency) in the past. */
+static gboolean
+gst_sibvad_filter_is_late (GstSibvadFilter * self, GstClockTime pts)
+{
+  GstClock *clock;
+  GstClockTime running, now, base, slack;
+
+  running = to_running_time (self, pts);
+  if (!GST_CLOCK_TIME_IS_VALID (running))
+    return FALSE;
+  clock = gst_element_get_clock (GST_ELEMENT (self));
+  if (!clock)
+    return FALSE;
+  now = gst_clock_get_time (clock);
+  gst_object_unref (clock);
+  base = gst_element_get_base_time (GST_ELEMENT (self));
+  if (!GST_CLOCK_TIME_IS_VALID (now) || !GST_CLOCK_TIME_IS_VALID (base)
+      || now < base)
+    return FALSE;
+  now -= base;
+
+  if (!GST_CLOCK_TIME_IS_VALID (self->upstream_latency)) {
+    GstQuery *q = gst_query_new_latency ();
+    GstClockTime min = 0;
+
+    if (gst_pad_peer_query (GST_BASE_TRANSFORM_SINK_PAD (self), q))
+      gst_query_parse_latency (q, NULL, &min, NULL);
+    gst_query_unref (q);
+    self->upstream_latency = GST_CLOCK_TIME_IS_VALID (min) ? min : 0;
+  }
+  slack = 2 * (GST_CLOCK_TIME_IS_VALID (self->frame_duration) ?
+      self->frame_duration : FALLBACK_FRAME_DURATION);
+  return now > running + self->upstream_latency + slack;
+}
+
 static GstFlowReturn
 gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
     GstVideoFrame * frame)
@@ -1623,8 +1916,8 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
   GstSibvadRecord *r;
   gboolean want_map;
   GstSibvadSemanticSource source;
-  gfloat wv, ws;
-  gint threads;
+  GstSibvadBatching batching;
+  GstFlowReturn ret;
 
   if (!self->stream || !self->preprocess) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
@@ -1635,9 +1928,7 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
   GST_OBJECT_LOCK (self);
   want_map = self->error_map;
   source = self->semantic_source;
-  wv = self->visual_weight;
-  ws = self->semantic_weight;
-  threads = self->threads;
+  batching = self->batching;
   GST_OBJECT_UNLOCK (self);
 
   /* warm-up again after a discontinuity: the DISCONT flag, or a timestamp
@@ -1657,6 +1948,10 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
     self->need_reset = TRUE;
   }
   if (self->need_reset) {
+    /* the held frames belong to the old series */
+    ret = gst_sibvad_filter_run_batch (self);
+    if (ret != GST_FLOW_OK)
+      return ret;
     gst_sibvad_filter_reset_series (self);
     self->need_reset = FALSE;
   }
@@ -1683,19 +1978,15 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
     const guint8 *pixels;
     gsize stride;
     const gfloat *semantic = NULL;
-    sibvad_stream_result res;
     sibvad_error err = { {0} };
+    gsize img = (gsize) self->cfg->channels * self->cfg->img_h *
+        self->cfg->img_w;
+    gboolean run;
 
     if (!gst_sibvad_preprocess_frame (self->preprocess, frame, &pixels,
             &stride)) {
       GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL),
           ("could not convert the frame to the model's input"));
-      g_free (r);
-      return GST_FLOW_ERROR;
-    }
-    if (sibvad_normalise_u8 (self->cfg, pixels, self->cfg->channels, stride,
-            self->input, &err) < 0) {
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL), ("%s", err.msg));
       g_free (r);
       return GST_FLOW_ERROR;
     }
@@ -1733,52 +2024,48 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
         }
       }
     }
-
-    gst_sibvad_filter_apply_threads (self, threads);
-    if (sibvad_stream_push (self->stream, self->input, semantic, &res,
-            &err) < 0) {
-      GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("Inference failed: %s",
-              err.msg), (NULL));
+    /* one batch has semantic input for all its frames or for none */
+    if (self->batch_n > 0 && self->batch_has_sem != (semantic != NULL)) {
+      ret = gst_sibvad_filter_run_batch (self);
+      if (ret != GST_FLOW_OK) {
+        g_free (r);
+        return ret;
+      }
+    }
+    if (sibvad_normalise_u8 (self->cfg, pixels, self->cfg->channels, stride,
+            self->batch_input + img * self->batch_n, &err) < 0) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, (NULL), ("%s", err.msg));
       g_free (r);
       return GST_FLOW_ERROR;
     }
-    if (res.scored) {
-      r->visual = res.visual;
-      r->semantic = res.semantic;
-      if (self->calibration.count > 0) {
-        r->raw_score = sibvad_calibrated_score (&self->calibration,
-            res.visual, res.semantic, wv, ws);
-      } else {
-        if (!self->warned_uncalibrated) {
-          GST_WARNING_OBJECT (self, "the model has no calibration: the "
-              "score is the raw visual error");
-          self->warned_uncalibrated = TRUE;
-        }
-        r->raw_score = res.visual;
-      }
-      if (want_map && res.error_map)
-        r->error_map = make_error_map (self->cfg, res.error_map);
-      r->fresh = TRUE;
-      self->have_result = TRUE;
-      self->last_visual = r->visual;
-      self->last_semantic = r->semantic;
-      self->last_raw = r->raw_score;
-      gst_buffer_replace (&self->last_map, r->error_map);
-    } else {
-      r->warming_up = TRUE;
-    }
-  } else if (self->have_result) {
-    r->fresh = FALSE;
-    r->visual = self->last_visual;
-    r->semantic = self->last_semantic;
-    r->raw_score = self->last_raw;
-    if (want_map && self->last_map)
-      r->error_map = gst_buffer_ref (self->last_map);
+    self->batch_has_sem = semantic != NULL;
+    if (semantic)
+      memcpy (self->batch_sem + (gsize) self->cfg->sem_dim * self->batch_n,
+          semantic, sizeof (gfloat) * self->cfg->sem_dim);
+    self->batch_n++;
+    r->analysed = TRUE;
+    r->awaiting = TRUE;
+    g_queue_push_tail (&self->pending, r);
+    self->current = r;
+
+    /* analyse now unless the frame may wait for more: the batch is not
+     * full and the element is behind its clock (or batches always) */
+    run = self->batch_n >= self->batch_cap;
+    if (!run)
+      run = batching == GST_SIBVAD_BATCHING_ALWAYS ? FALSE :
+          !gst_sibvad_filter_is_late (self, pts);
+    if (run)
+      return gst_sibvad_filter_run_batch (self);
+    GST_LOG_OBJECT (self, "behind the clock: frame %" G_GUINT64_FORMAT
+        " waits in a batch of %u", r->frame_number, self->batch_n);
+    return GST_FLOW_OK;
+  } else if (self->batch_n > 0) {
+    r->awaiting = TRUE;         /* carries a result still to come */
   } else {
-    r->warming_up = TRUE;
+    gst_sibvad_filter_carry (self, r, want_map);
   }
 
-  if (!r->warming_up)
+  if (!r->warming_up && !r->awaiting)
     gst_sibvad_smoother_push (self->smoother, r->raw_score);
   g_queue_push_tail (&self->pending, r);
   self->current = r;

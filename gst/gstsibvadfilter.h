@@ -21,6 +21,21 @@ typedef enum {
   GST_SIBVAD_SEMANTIC_SOURCE_CAPTION = 2,
 } GstSibvadSemanticSource;
 
+typedef enum {
+  GST_SIBVAD_PRECISION_FP32 = 0,
+  GST_SIBVAD_PRECISION_TF32 = 1,
+  GST_SIBVAD_PRECISION_BF16 = 2,
+} GstSibvadPrecision;
+
+typedef enum {
+  GST_SIBVAD_BATCHING_LATE = 0,
+  GST_SIBVAD_BATCHING_ALWAYS = 1,
+} GstSibvadBatching;
+
+#define GST_TYPE_SIBVAD_PRECISION (gst_sibvad_precision_get_type ())
+GType gst_sibvad_precision_get_type (void);
+#define GST_TYPE_SIBVAD_BATCHING (gst_sibvad_batching_get_type ())
+GType gst_sibvad_batching_get_type (void);
 #define GST_TYPE_SIBVAD_DEVICE (gst_sibvad_device_get_type ())
 GType gst_sibvad_device_get_type (void);
 #define GST_TYPE_SIBVAD_SMOOTHING (gst_sibvad_smoothing_get_type ())

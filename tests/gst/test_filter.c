@@ -2031,6 +2031,183 @@ GST_START_TEST (test_device)
 GST_END_TEST;
 
 /* the default model is the installed one, else the one in the source tree */
+/* ---- batching when behind ---------------------------------------------- */
+
+/* Push n frames into a filter with the given extra property (NULL: none)
+ * and collect every output; after[i]: outputs so far after frame i. With a
+ * valid clock_time the harness runs on a test clock set to it. */
+static void
+run_batched (const gchar * prop1, const gchar * prop2, const gchar * prop3,
+    GstClockTime clock_time, const Scene * s, guint n, Out * out,
+    guint * after)
+{
+  GstHarness *h = filter_harness (make_filter ("smoothing=causal", "sigma=1",
+          prop1, prop2, prop3, NULL),
+      "video/x-raw,format=GRAY8,width=360,height=240,framerate=25/1");
+  GstBuffer *b;
+  guint i, got = 0;
+
+  if (GST_CLOCK_TIME_IS_VALID (clock_time)) {
+    gst_harness_use_testclock (h);
+    fail_unless (gst_harness_set_time (h, clock_time));
+  }
+  for (i = 0; i < n; i++) {
+    fail_unless_equals_int (gst_harness_push (h, scene_frame (s, i,
+                GST_VIDEO_FORMAT_GRAY8, i * FRAME_NS)), GST_FLOW_OK);
+    while ((b = gst_harness_try_pull (h))) {
+      fail_unless (got < n);
+      read_out (b, &out[got++]);
+      gst_buffer_unref (b);
+    }
+    after[i] = got;
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  while ((b = gst_harness_try_pull (h))) {
+    fail_unless (got < n);
+    read_out (b, &out[got++]);
+    gst_buffer_unref (b);
+  }
+  fail_unless_equals_int (got, n);
+  teardown (h);
+}
+
+/* the batched outputs are the one-by-one outputs, frame by frame */
+static void
+assert_same_outputs (const Out * ref, const Out * got, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    fail_unless_equals_uint64 (got[i].frame, i);
+    fail_unless_equals_uint64 (got[i].pts, ref[i].pts);
+    fail_unless_equals_int (got[i].warming_up, ref[i].warming_up);
+    fail_unless_equals_int (got[i].fresh, ref[i].fresh);
+    fail_unless (fabsf (got[i].raw - ref[i].raw) <=
+        1e-5f * MAX (1.0f, fabsf (ref[i].raw)), "frame %u: raw %.9g vs "
+        "%.9g one by one", i, got[i].raw, ref[i].raw);
+    fail_unless (fabsf (got[i].score - ref[i].score) <=
+        1e-5f * MAX (1.0f, fabsf (ref[i].score)), "frame %u: score %.9g vs "
+        "%.9g", i, got[i].score, ref[i].score);
+    fail_unless (fabsf (got[i].visual - ref[i].visual) <=
+        1e-5f * fabsf (ref[i].visual), "frame %u: visual", i);
+    fail_unless_equals_int (got[i].map_size, ref[i].map_size);
+    if (got[i].map && ref[i].map) {
+      GstMapInfo a, b;
+      gsize k;
+      gdouble num = 0, den = 0;
+
+      fail_unless (gst_buffer_map (got[i].map, &a, GST_MAP_READ));
+      fail_unless (gst_buffer_map (ref[i].map, &b, GST_MAP_READ));
+      for (k = 0; k < a.size / sizeof (gfloat); k++) {
+        gdouble d = ((const gfloat *) a.data)[k] - ((const gfloat *) b.data)[k];
+
+        num += d * d;
+        den += ((const gfloat *) b.data)[k] * ((const gfloat *) b.data)[k];
+      }
+      gst_buffer_unmap (got[i].map, &a);
+      gst_buffer_unmap (ref[i].map, &b);
+      fail_unless (sqrt (num) <= 1e-5 * sqrt (den), "frame %u: error map", i);
+    }
+  }
+}
+
+/* batching=always: frames leave in groups of max-batch (the rest at EOS),
+ * the latency says so, and the results are those of one-by-one analysis */
+GST_START_TEST (test_batching_always)
+{
+  const guint N = 22;
+  Scene *s = scene_new (360, 240, N, SIBVAD_SYNTH_FAST_OBJECT, 41);
+  Out ref[22], got[22];
+  guint after_ref[22], after[22], i;
+  GstHarness *h;
+
+  run_batched ("max-batch=1", NULL, NULL, GST_CLOCK_TIME_NONE, s, N, ref,
+      after_ref);
+  run_batched ("batching=always", "max-batch=4", NULL, GST_CLOCK_TIME_NONE, s,
+      N, got, after);
+  for (i = 0; i < N; i++) {
+    fail_unless_equals_int (after_ref[i], i + 1);
+    fail_unless_equals_int (after[i], (i + 1) / 4 * 4);
+  }
+  assert_same_outputs (ref, got, N);
+  clear_outs (ref, N);
+  clear_outs (got, N);
+
+  /* it holds max-batch - 1 frames: the latency says so */
+  h = filter_harness (make_filter ("batching=always", "max-batch=4",
+          "smoothing=causal", NULL),
+      "video/x-raw,format=GRAY8,width=360,height=240,framerate=25/1");
+  gst_harness_set_upstream_latency (h, 10 * GST_MSECOND);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h),
+      10 * GST_MSECOND + 3 * FRAME_NS);
+  teardown (h);
+  scene_free (s);
+}
+
+GST_END_TEST;
+
+/* batching=late (the default): on a clock at 1 s, frames whose running time
+ * is more than two frame durations in the past (pts < 920 ms: frames 0..22)
+ * wait in batches of max-batch; frame 23 is on time and takes the held ones
+ * with it; from there on every frame goes at once. Same results. */
+GST_START_TEST (test_batching_when_late)
+{
+  const guint N = 30;
+  Scene *s = scene_new (360, 240, N, SIBVAD_SYNTH_FAST_OBJECT, 42);
+  Out ref[30], got[30];
+  guint after_ref[30], after[30], i;
+
+  run_batched ("max-batch=1", NULL, NULL, GST_SECOND, s, N, ref, after_ref);
+  run_batched ("max-batch=4", NULL, NULL, GST_SECOND, s, N, got, after);
+  for (i = 0; i < N; i++) {
+    fail_unless_equals_int (after_ref[i], i + 1);
+    fail_unless (after[i] == (i < 23 ? (i + 1) / 4 * 4 : i + 1),
+        "frame %u: %u out", i, after[i]);
+  }
+  assert_same_outputs (ref, got, N);
+  clear_outs (ref, N);
+  clear_outs (got, N);
+  /* without a clock nothing is late: frame by frame */
+  run_batched ("max-batch=4", NULL, NULL, GST_CLOCK_TIME_NONE, s, N, got,
+      after);
+  for (i = 0; i < N; i++)
+    fail_unless_equals_int (after[i], i + 1);
+  clear_outs (got, N);
+  /* the default (max-batch=0) on the CPU: no batches, late or not */
+  run_batched (NULL, NULL, NULL, GST_SECOND, s, N, got, after);
+  for (i = 0; i < N; i++)
+    fail_unless_equals_int (after[i], i + 1);
+  clear_outs (got, N);
+  scene_free (s);
+}
+
+GST_END_TEST;
+
+/* inference-interval=2 with batching: the frames in between carry the
+ * result of the analysed frame before them, as without batching */
+GST_START_TEST (test_batching_interval)
+{
+  const guint N = 21;
+  Scene *s = scene_new (360, 240, N, SIBVAD_SYNTH_NORMAL, 43);
+  Out ref[21], got[21];
+  guint after_ref[21], after[21];
+
+  run_batched ("inference-interval=2", "max-batch=1", NULL,
+      GST_CLOCK_TIME_NONE, s, N, ref, after_ref);
+  run_batched ("inference-interval=2", "batching=always", "max-batch=3",
+      GST_CLOCK_TIME_NONE, s, N, got, after);
+  /* analysed frames 0, 2, 4 form a batch: frames 0..4 leave after frame 4
+   * (frame 5 carries frame 4's result, known by then) */
+  fail_unless_equals_int (after[3], 0);
+  fail_unless_equals_int (after[4], 5);
+  assert_same_outputs (ref, got, N);
+  clear_outs (ref, N);
+  clear_outs (got, N);
+  scene_free (s);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_defaults)
 {
   GstElement *e = gst_element_factory_make ("sibvadfilter", NULL);
@@ -2038,15 +2215,16 @@ GST_START_TEST (test_defaults)
   gfloat thr, wv, ws;
   gdouble sigma;
   guint64 interval;
-  guint minf, gap, ii;
+  guint minf, gap, ii, max_batch;
   gboolean em, cm, pm;
-  gint threads, smoothing;
+  gint threads, smoothing, precision, batching;
 
   g_object_get (e, "model-location", &loc, "threshold", &thr,
       "visual-weight", &wv, "semantic-weight", &ws, "sigma", &sigma,
       "message-interval", &interval, "alarm-min-frames", &minf, "alarm-gap",
       &gap, "inference-interval", &ii, "error-map", &em, "custom-meta", &cm,
       "post-messages", &pm, "threads", &threads, "smoothing", &smoothing,
+      "precision", &precision, "max-batch", &max_batch, "batching", &batching,
       NULL);
   fail_unless (loc != NULL && g_str_has_suffix (loc, "ped2-lite.safetensors"));
   fail_unless (g_file_test (loc, G_FILE_TEST_IS_REGULAR), "%s", loc);
@@ -2061,6 +2239,9 @@ GST_START_TEST (test_defaults)
   fail_unless (em && cm && pm);
   fail_unless_equals_int (threads, 0);
   fail_unless_equals_int (smoothing, 1);        /* causal */
+  fail_unless_equals_int (precision, 0);        /* fp32 */
+  fail_unless_equals_int (max_batch, 0);        /* auto */
+  fail_unless_equals_int (batching, 0);         /* late */
   g_free (loc);
   gst_object_unref (e);
 }
@@ -2105,6 +2286,9 @@ filter_suite (void)
   tcase_add_test (element, test_two_instances);
   tcase_add_test (element, test_bad_model);
   tcase_add_test (element, test_device);
+  tcase_add_test (element, test_batching_always);
+  tcase_add_test (element, test_batching_when_late);
+  tcase_add_test (element, test_batching_interval);
   return s;
 }
 
