@@ -208,32 +208,41 @@ void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_cl
     }
 }
 
-int sibvad_model_forward(sibvad_model *m, const float *frames, const float *target,
-                         const float *semantic, int B, sibvad_error *err)
+/* The checks and the upload of a batch forward; *frames becomes the frames
+ * in backend memory. */
+int sibvad_forward_begin(sibvad_model *m, const float **frames, const float *target, const float *semantic, int B,
+                         sibvad_error *err)
 {
-    if (!m || !frames)
+    if (!m || !frames || !*frames)
         return sibvad_fail(err, "forward: NULL model or frames");
     if (!m->act_mem)
         return sibvad_fail(err, "forward: call sibvad_model_prepare() first");
     if (B < 1 || B > m->max_batch)
         return sibvad_fail(err, "forward: batch %d outside 1..%d (the prepared size)", B, m->max_batch);
     const sibvad_config *c = &m->cfg;
+    const size_t img = (size_t)c->channels * c->img_h * c->img_w;
+    m->B = B;
+    m->has_target = target != NULL;
+    m->has_sem = semantic != NULL;
+    /* the frames in backend memory (on the CPU: the caller's) */
+    if (m->in_frames) {
+        m->be->upload(m->be, m->in_frames, *frames, sizeof(float) * B * c->frames_in * img);
+        *frames = m->in_frames;
+    }
+    return 0;
+}
+
+/* The rest of a batch forward once the backbone has run (a->vis_proj and the
+ * taps a->bb_x[0], a->bb_x[depth] hold the B*T frames): every difference
+ * D_t = I_t+1 - I_t of each clip through the motion encoder, then stage 2. */
+void sibvad_forward_rest(sibvad_model *m, const float *frames, const float *target, const float *semantic, int B)
+{
+    const sibvad_config *c = &m->cfg;
     sibvad_acts *a = &m->a;
     sibvad_be be = m->be;
     const int T = c->frames_in;
     const size_t img = (size_t)c->channels * c->img_h * c->img_w, tap = (size_t)m->N1 * c->bb_width;
 
-    m->B = B;
-    m->has_target = target != NULL;
-    m->has_sem = semantic != NULL;
-
-    /* the frames in backend memory (on the CPU: the caller's) */
-    if (m->in_frames) {
-        be->upload(be, m->in_frames, frames, sizeof(float) * B * T * img);
-        frames = m->in_frames;
-    }
-    /* stage 1: every input frame, every difference D_t = I_t+1 - I_t of each clip */
-    sibvad_forward_frames(m, a, a->vis_proj, frames, B * T);
     for (int b = 0; b < B; b++) {
         const float *f0 = frames + (size_t)b * T * img; /* all T-1 differences of clip b at once */
         be->sub(be, a->diffs + (size_t)b * (T - 1) * img, f0 + img, f0, (size_t)(T - 1) * img);
@@ -249,6 +258,16 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
         .target = target, .semantic = semantic,
     };
     sibvad_forward_clips(m, a, &in, B, &m->losses);
+}
+
+int sibvad_model_forward(sibvad_model *m, const float *frames, const float *target,
+                         const float *semantic, int B, sibvad_error *err)
+{
+    if (sibvad_forward_begin(m, &frames, target, semantic, B, err) < 0)
+        return -1;
+    /* stage 1: every input frame */
+    sibvad_forward_frames(m, &m->a, m->a.vis_proj, frames, B * m->cfg.frames_in);
+    sibvad_forward_rest(m, frames, target, semantic, B);
     return 0;
 }
 

@@ -158,6 +158,12 @@ typedef struct sibvad_clip_in {
 /* Stage 1: the backbone on n frames (n, C, H, W): a->bb_x[0] the patch_embed tap,
  * a->bb_x[bb_depth] the visual tap, vis_out (n, N1, D) = visual_project(visual tap). */
 void sibvad_forward_frames(const sibvad_model *m, sibvad_acts *a, float *vis_out, const float *frames, int n);
+/* sibvad_model_forward in three parts: checks and upload (frames becomes the
+ * backend copy), stage 1's backbone (sibvad_forward_frames, or the feature
+ * cache), and the rest (differences, motion encoder, stage 2). */
+int sibvad_forward_begin(sibvad_model *m, const float **frames, const float *target, const float *semantic, int B,
+                         sibvad_error *err);
+void sibvad_forward_rest(sibvad_model *m, const float *frames, const float *target, const float *semantic, int B);
 /* Stage 1: the motion encoder on n frame differences (n, C, H, W): a->mo_x[mo_depth] (n, N1, Dm). */
 void sibvad_forward_diffs(const sibvad_model *m, sibvad_acts *a, const float *diffs, int n);
 /* Stage 2 on B clips: streams, fusion, decoder, heads into a (a->pred, a->sem_pred; a->target,

@@ -118,6 +118,35 @@ void sibvad_model_zero_grad(sibvad_model *m);
 int sibvad_model_step(sibvad_model *m, sibvad_error *err);
 void sibvad_model_set_lr_scale(sibvad_model *m, float scale);
 
+/* A host-memory cache of frozen-backbone features: the two taps of the
+ * backbone (patch embedding and last layer, 2 x N1 x bb_width floats) of each
+ * frame, kept up to a byte budget (least recently used go first). Training
+ * on a frozen pretrained backbone computes it once per frame and reuses it in
+ * every clip and every epoch that holds the frame: the backbone is most of the
+ * paper model's work. A missing frame's backbone runs alone, so its features
+ * depend on the frame only: a cached run is deterministic whatever the cache
+ * held (resumes repeat an uninterrupted run exactly) and equals
+ * sibvad_model_forward within rounding (a product's rounding can depend on
+ * its row count). Only for models whose backbone is frozen; the budget must hold at least one
+ * batch of frames (max_batch x frames_in). */
+typedef struct sibvad_feature_cache sibvad_feature_cache;
+sibvad_feature_cache *sibvad_feature_cache_new(const sibvad_model *m, size_t budget_bytes, sibvad_error *err);
+void sibvad_feature_cache_free(sibvad_feature_cache *c);
+/* Bytes of one frame's entry. */
+size_t sibvad_feature_cache_entry_bytes(const sibvad_model *m);
+typedef struct sibvad_feature_cache_stats {
+    long long hits, misses, evictions;
+    int entries, capacity;
+} sibvad_feature_cache_stats;
+void sibvad_feature_cache_get_stats(const sibvad_feature_cache *c, sibvad_feature_cache_stats *out);
+/* sibvad_model_forward where frame_ids[B * frames_in] name the input frames
+ * (the same id must always mean the same frame, e.g. video << 32 | index):
+ * the backbone runs only on frames the cache does not hold (once each, even
+ * when several clips of the batch share them) and keeps their features. */
+int sibvad_model_forward_cached(sibvad_model *m, sibvad_feature_cache *cache, const long long *frame_ids,
+                                const float *frames, const float *target, const float *semantic, int B,
+                                sibvad_error *err);
+
 typedef struct sibvad_losses {
     float total, pred, sem, motion, balance;
 } sibvad_losses;

@@ -2,7 +2,7 @@
  *
  *   sibvad-bench [--preset lite|tiny|paper] [--config FILE.json] [--batch 8]
  *                [--threads 2] [--warmup 2] [--iters 5] [--mode both|forward|train] [--json]
- *                [--backend cpu|cuda|auto]
+ *                [--backend cpu|cuda|auto] [--feature-cache]
  *   sibvad-bench [--preset NAME] --dump-config     (print the config as JSON and exit)
  *   sibvad-bench [--preset NAME] --stream [--batch N] [--threads 2] [--iters N] [--json]
  *
@@ -16,7 +16,10 @@
  * from scratch), which is what per-frame reuse gains; with --batch N > 1 also
  * frames/s of sibvad_stream_push_batch, N frames a call; each figure is timed
  * over at least --iters calls and one second. --backend runs the model on
- * the CPU (default) or the CUDA backend module; timings wait for the device. */
+ * the CPU (default) or the CUDA backend module; timings wait for the device.
+ * With --feature-cache the backbone is frozen (as with a pretrained one) and a
+ * third figure times training steps whose backbone features come from a
+ * sibvad_feature_cache that holds every frame (the state after one epoch). */
 #include "sibvad.h"
 
 #include <cblas.h>
@@ -39,7 +42,7 @@ static void usage(void)
                     "       sibvad-bench [--preset NAME | --config FILE] --stream [--batch N] [--threads N]\n"
                     "                    [--warmup N] [--iters N] [--json]\n"
                     "       sibvad-bench [--preset NAME | --config FILE] --dump-config\n"
-                    "       (all: [--backend cpu|cuda|auto])\n");
+                    "       (all: [--backend cpu|cuda|auto]; training: [--feature-cache])\n");
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -188,9 +191,14 @@ int main(int argc, char **argv)
 {
     const char *preset = "lite", *config_path = NULL, *mode = "both", *backend = "cpu";
     int batch = 8, threads = 2, warmup = 2, iters = 5, json = 0, dump = 0, stream = 0, batch_given = 0;
+    int feature_cache = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--feature-cache")) {
+            feature_cache = 1;
+            continue;
+        }
         if (!strcmp(a, "--json") || !strcmp(a, "--dump-config") || !strcmp(a, "--stream")) {
             *(a[2] == 'j' ? &json : a[2] == 'd' ? &dump : &stream) = 1;
             continue;
@@ -241,6 +249,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "sibvad-bench: %s\n", err.msg);
         return 1;
     }
+    if (feature_cache)
+        cfg.bb_frozen = 1;
     if (dump) {
         char *js = sibvad_config_to_json(&cfg);
         if (!js) {
@@ -328,7 +338,7 @@ int main(int argc, char **argv)
     double flops_fwd, flops_train;
     sibvad_config_flops(&cfg, batch, &flops_fwd, &flops_train);
     const double peak = sgemm_rate(1024);
-    double fwd_cps = 0, train_cps = 0;
+    double fwd_cps = 0, train_cps = 0, cached_cps = 0;
 
     sibvad_model *m = sibvad_model_create(&cfg, 42, &err);
     if (!m || sibvad_model_use_backend(m, backend, &err) < 0) {
@@ -396,14 +406,53 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (do_train && feature_cache) {
+        /* every frame of the batch cached (the warm-up pass fills the cache) */
+        const int n = batch * cfg.frames_in;
+        long long *ids = malloc(sizeof(long long) * n);
+        sibvad_feature_cache *fc = ids ? sibvad_feature_cache_new(m, (size_t)n * sibvad_feature_cache_entry_bytes(m),
+                                                                  &err)
+                                       : NULL;
+        if (!fc) {
+            fprintf(stderr, "sibvad-bench: %s\n", ids ? err.msg : "out of memory");
+            return 1;
+        }
+        for (int i = 0; i < n; i++)
+            ids[i] = i;
+        double t0 = 0;
+        for (int i = 0; i < 1 + iters; i++) {
+            if (i == 1) {
+                if (sibvad_model_synchronize(m, &err) < 0) {
+                    fprintf(stderr, "sibvad-bench: %s\n", err.msg);
+                    return 1;
+                }
+                t0 = now();
+            }
+            sibvad_model_zero_grad(m);
+            if (sibvad_model_forward_cached(m, fc, ids, frames, target, sem, batch, &err) < 0 ||
+                sibvad_model_backward(m, &err) < 0 || sibvad_model_step(m, &err) < 0 ||
+                (i == iters && sibvad_model_synchronize(m, &err) < 0)) {
+                fprintf(stderr, "sibvad-bench: %s\n", err.msg);
+                return 1;
+            }
+        }
+        const double t = (now() - t0) / iters;
+        cached_cps = batch / t;
+        if (!json)
+            printf("train step, backbone features cached: %8.2f clips/s  %7.1f ms/batch (%.1fx)\n", cached_cps,
+                   t * 1e3, train_cps > 0 ? cached_cps / train_cps : 0.0);
+        sibvad_feature_cache_free(fc);
+        free(ids);
+    }
     if (!json)
         printf("sgemm 1024: %6.1f GFLOP/s (this machine, %d threads)\n", peak, threads);
     else
         printf("{\"impl\":\"sibvad\",\"preset\":\"%s\",\"backend\":\"%s\",\"batch\":%d,\"threads\":%d,"
                "\"forward_clips_per_s\":%.4f,\"train_clips_per_s\":%.4f,"
-               "\"forward_gflops\":%.2f,\"train_gflops\":%.2f,\"sgemm_gflops\":%.2f}\n",
+               "\"forward_gflops\":%.2f,\"train_gflops\":%.2f,\"sgemm_gflops\":%.2f,"
+               "\"frozen_backbone\":%s,\"train_cached_clips_per_s\":%.4f}\n",
                cfg.preset, sibvad_model_backend_name(m), batch, threads, fwd_cps, train_cps, flops_fwd * fwd_cps / batch * 1e-9,
-               flops_train * train_cps / batch * 1e-9, peak);
+               flops_train * train_cps / batch * 1e-9, peak, cfg.bb_frozen ? "true" : "false", cached_cps);
     sibvad_model_free(m);
     free(frames);
     free(target);

@@ -29,7 +29,7 @@ static char *ckpt_path = NULL, *log_path = NULL, *semantic_dir = NULL, *cache_di
 static char *text_encoder_dir = NULL;
 static char *device = NULL;
 static char *backbone = NULL;
-static double minutes = 0, lr = 0, holdout = 0.1, ckpt_minutes = 5;
+static double minutes = 0, lr = 0, holdout = 0.1, ckpt_minutes = 5, feature_cache_mb = 4096;
 static int epochs = 0, batch = 8, threads = 2, quiet = 0;
 static gint64 seed = 42;
 static char **videos = NULL;
@@ -61,6 +61,9 @@ static GOptionEntry entries[] = {
      "With --semantic: DIR holds captions (<video>/<frame>.txt), embedded by this SimCSE/BERT checkpoint",
      "DIR"},
     {"cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_dir, "Decoded-frame cache folder (\"\" disables)", "DIR"},
+    {"feature-cache", 0, 0, G_OPTION_ARG_DOUBLE, &feature_cache_mb,
+     "With a frozen backbone: MiB of memory for the backbone features of each frame, computed once and reused "
+     "by every clip and epoch (default 4096; 0: recompute)", "MIB"},
     {"save-dtype", 0, 0, G_OPTION_ARG_STRING, &save_dtype, "Store the model as f32 (default), f16 or bf16", "TYPE"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress output", NULL},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &videos, "Normal videos or frame folders", "[VIDEO...]"},
@@ -177,6 +180,7 @@ int main(int argc, char **argv)
     o.epochs = epochs;
     o.holdout = holdout;
     o.checkpoint_minutes = ckpt_minutes;
+    o.feature_cache_mb = feature_cache_mb;
     o.progress = !quiet;
     gchar *ck = ckpt_path ? g_strdup(ckpt_path) : g_strconcat(out, ".ckpt", NULL);
     gchar *lg = log_path ? g_strdup(log_path) : g_strconcat(out, ".log.jsonl", NULL);

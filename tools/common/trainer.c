@@ -35,6 +35,7 @@ void sibvad_train_options_init(SibvadTrainOptions *o)
     o->progress = 1;
     o->use_semantic = TRUE;
     o->cosine = TRUE;
+    o->feature_cache_mb = 4096;
 }
 
 /* Learning-rate factor at step s of `total` (0: constant): linear warm-up over
@@ -127,6 +128,29 @@ static void fill_clip(const SibvadVideoSet *set, const Clip *c, int T, int C, si
                sizeof(float) * set->sem_dim);
 }
 
+static int set_frames(const SibvadVideoSet *set)
+{
+    int n = 0;
+    for (int v = 0; v < set->nvideos; v++)
+        n += set->videos[v].nframes;
+    return n;
+}
+
+/* the frame ids of clip b (video << 32 | frame), for the feature cache */
+static void fill_ids(const Clip *c, int T, int b, long long *ids)
+{
+    for (int j = 0; j < T; j++)
+        ids[b * T + j] = ((long long)c->v << 32) | (long long)(c->t - T + j);
+}
+
+/* a forward through the feature cache when there is one */
+static int forward(sibvad_model *m, sibvad_feature_cache *fc, const long long *ids, const float *frames,
+                   const float *target, const float *sem, int B, sibvad_error *e)
+{
+    return fc ? sibvad_model_forward_cached(m, fc, ids, frames, target, sem, B, e)
+              : sibvad_model_forward(m, frames, target, sem, B, e);
+}
+
 static gboolean checkpoint(sibvad_model *m, const char *path, const SibvadTrainState *s, GError **error)
 {
     char *js = sibvad_train_state_to_json(s);
@@ -175,8 +199,8 @@ static void progress_line(const SibvadTrainOptions *o, const SibvadTrainState *s
 }
 
 static gboolean calibrate(sibvad_model *m, const SibvadVideoSet *set, GArray *held, int B, int T, int C,
-                          size_t img, float *frames, float *target, float *sem, FILE *log, int progress,
-                          GError **error)
+                          size_t img, float *frames, float *target, float *sem, sibvad_feature_cache *fc,
+                          long long *ids, FILE *log, int progress, GError **error)
 {
     sibvad_error e;
     const int n = (int)held->len;
@@ -192,9 +216,11 @@ static gboolean calibrate(sibvad_model *m, const SibvadVideoSet *set, GArray *he
     float *vis = g_new(float, n), *sv = sem ? g_new(float, n) : NULL;
     for (int i = 0; i < n; i += B) {
         const int bb = MIN(B, n - i);
-        for (int b = 0; b < bb; b++)
+        for (int b = 0; b < bb; b++) {
             fill_clip(set, &g_array_index(held, Clip, i + b), T, C, img, b, frames, target, sem);
-        if (sibvad_model_forward(m, frames, target, sem, bb, &e) < 0 ||
+            fill_ids(&g_array_index(held, Clip, i + b), T, b, ids);
+        }
+        if (forward(m, fc, ids, frames, target, sem, bb, &e) < 0 ||
             sibvad_model_scores(m, vis + i, sv ? sv + i : NULL, NULL, &e) < 0) {
             g_free(vis);
             g_free(sv);
@@ -253,6 +279,8 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
     float *frames = NULL, *target = NULL, *sem = NULL;
     int *perm = NULL;
     FILE *log = NULL;
+    sibvad_feature_cache *fc = NULL;
+    long long *ids = NULL;
     if (!build_clips(set, T, o->holdout, train, held, error))
         goto out;
     if (use_sem) {
@@ -281,6 +309,23 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
     target = g_new(float, (size_t)B * img);
     sem = use_sem ? g_new(float, (size_t)B * set->sem_dim) : NULL;
     perm = g_new(int, nclips);
+    ids = g_new(long long, (size_t)B * T);
+    if (cfg->bb_frozen && o->feature_cache_mb > 0) {
+        /* at least one batch; each frame's backbone then runs once while it stays cached */
+        const size_t eb = sibvad_feature_cache_entry_bytes(m);
+        const size_t want = (size_t)(o->feature_cache_mb * 1048576.0), batch_bytes = (size_t)B * T * eb;
+        if (!(fc = sibvad_feature_cache_new(m, MAX(want, batch_bytes), &e))) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "%s", e.msg);
+            goto out;
+        }
+        if (o->progress) {
+            sibvad_feature_cache_stats st;
+            sibvad_feature_cache_get_stats(fc, &st);
+            fprintf(stderr, "sibvad-train: frozen backbone: features of up to %d frames kept (%.1f MiB each, "
+                            "%d frames in the training videos)\n",
+                    st.capacity, eb / 1048576.0, set_frames(set));
+        }
+    }
     if (o->log_path && !(log = fopen(o->log_path, state && state->step > 0 ? "a" : "w"))) {
         g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot write the log %s: %s", o->log_path,
                     g_strerror(errno));
@@ -324,13 +369,15 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         if ((o->minutes > 0 && s.elapsed >= o->minutes * 60.0) || (o->epochs > 0 && s.epoch >= o->epochs) ||
             (o->max_steps > 0 && s.step >= o->max_steps) || (time_only && total > 0 && s.step >= total))
             break;
-        for (int b = 0; b < B; b++)
+        for (int b = 0; b < B; b++) {
             fill_clip(set, &g_array_index(train, Clip, perm[s.pos + b]), T, C, img, b, frames, target, sem);
+            fill_ids(&g_array_index(train, Clip, perm[s.pos + b]), T, b, ids);
+        }
         /* before a time-only run is planned: the warm-up of a long run */
         sibvad_model_set_lr_scale(m, time_only && total == 0 ? MIN(1.0f, (s.step + 1) / 500.0f)
                                                              : lr_factor(s.step, total));
         sibvad_model_zero_grad(m);
-        if (sibvad_model_forward(m, frames, target, sem, B, &e) < 0 || sibvad_model_backward(m, &e) < 0 ||
+        if (forward(m, fc, ids, frames, target, sem, B, &e) < 0 || sibvad_model_backward(m, &e) < 0 ||
             sibvad_model_step(m, &e) < 0) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "step %d: %s", s.step, e.msg);
             goto out;
@@ -394,8 +441,16 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         ok = TRUE;
         goto out;
     }
-    ok = calibrate(m, set, held, B, T, C, img, frames, target, sem, log, o->progress, error);
+    ok = calibrate(m, set, held, B, T, C, img, frames, target, sem, fc, ids, log, o->progress, error);
+    if (fc && o->progress) {
+        sibvad_feature_cache_stats st;
+        sibvad_feature_cache_get_stats(fc, &st);
+        fprintf(stderr, "sibvad-train: feature cache: the backbone ran on %lld frames, %lld reused (%lld evicted)\n",
+                st.misses, st.hits, st.evictions);
+    }
 out:
+    sibvad_feature_cache_free(fc);
+    g_free(ids);
     if (log)
         fclose(log);
     g_array_free(train, TRUE);

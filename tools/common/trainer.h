@@ -36,6 +36,8 @@ typedef struct {
                                  * steps: the epoch or step budget, or with a time budget alone
                                  * the steps that the speed of the first 30 steps predicts
                                  * (stored in the checkpoint, so a resume keeps the schedule) */
+    double feature_cache_mb;    /* frozen backbone: keep each frame's backbone features in this many MiB
+                                 * of memory (sibvad_feature_cache; at least one batch); 0: recompute */
 } SibvadTrainOptions;
 
 void sibvad_train_options_init(SibvadTrainOptions *o);
