@@ -372,6 +372,40 @@ static void feed(enc_state *st, uint32_t cp)
     }
 }
 
+/* Removed by HF's _clean_text: NUL, U+FFFD and control characters. */
+static int removed(uint32_t cp)
+{
+    return cp == 0 || cp == 0xFFFD ||
+           (cp < 0x80 ? (cp < 32 && cp != 9 && cp != 10 && cp != 13) || cp == 127
+                      : in_ranges(wp_control, WP_CONTROL_N, cp));
+}
+
+/* A token boundary: HF's whitespace (' ' \t \n \r Zs) and U+2028/U+2029 that Python's str.split()
+ * splits on; CJK characters are tokens of their own. */
+static int boundary(uint32_t cp)
+{
+    return (cp < 0x80 ? (cp == 32 || cp == 9 || cp == 10 || cp == 13)
+                      : (cp == 0x2028 || cp == 0x2029 || in_ranges(wp_space, WP_SPACE_N, cp))) ||
+           is_cjk(cp);
+}
+
+/* Python's str.lower() turns U+03A3 into final sigma U+03C2 when a cased letter precedes it and
+ * none follows in the token (case-ignorable characters skipped both ways): is a cased letter
+ * next in the token that starts at s? */
+static int cased_follows(const unsigned char *s)
+{
+    while (*s) {
+        uint32_t cp = utf8_next(&s);
+        if (removed(cp))
+            continue;
+        if (boundary(cp))
+            return 0;
+        if (!in_ranges(wp_case_ign, WP_CASE_IGN_N, cp))
+            return in_ranges(wp_cased, WP_CASED_N, cp);
+    }
+    return 0;
+}
+
 int sibvad_wordpiece_encode(const sibvad_wordpiece *wp, const char *text, int32_t *ids,
                             int max_len, sibvad_error *err)
 {
@@ -385,22 +419,29 @@ int sibvad_wordpiece_encode(const sibvad_wordpiece *wp, const char *text, int32_
     if (!st.key)
         return sibvad_fail(err, "wordpiece: out of memory");
     const unsigned char *s = (const unsigned char *)text;
+    int cased_before = 0; /* the last non-case-ignorable code point of the token was cased */
     while (*s && st.n < st.cap) {
         uint32_t cp = utf8_next(&s);
-        if (cp == 0xFFFD || (cp < 0x80 ? (cp < 32 && cp != 9 && cp != 10 && cp != 13) || cp == 127
-                                       : in_ranges(wp_control, WP_CONTROL_N, cp)))
+        if (removed(cp))
             continue;
-        /* whitespace: HF's ' ' \t \n \r Zs, and U+2028/U+2029 that Python's str.split() splits on */
-        if (cp < 0x80 ? (cp == 32 || cp == 9 || cp == 10 || cp == 13)
-                      : (cp == 0x2028 || cp == 0x2029 || in_ranges(wp_space, WP_SPACE_N, cp))) {
+        if (boundary(cp)) {
             flush(&st);
-        } else if (is_cjk(cp)) {
-            flush(&st);
-            feed(&st, cp);
-            flush(&st);
-        } else {
-            feed(&st, cp);
+            if (is_cjk(cp)) {
+                feed(&st, cp);
+                flush(&st);
+            }
+            cased_before = 0;
+            continue;
         }
+        const int ignorable = cp >= 0x80 ? in_ranges(wp_case_ign, WP_CASE_IGN_N, cp)
+                                         : cp == '\'' || cp == '.' || cp == ':' || cp == '^' || cp == '`';
+        if (cp == 0x3A3 && cased_before && !cased_follows(s))
+            feed(&st, 0x3C2); /* final sigma */
+        else
+            feed(&st, cp);
+        if (!ignorable)
+            cased_before = cp < 0x80 ? (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z')
+                                     : in_ranges(wp_cased, WP_CASED_N, cp);
     }
     flush(&st);
     free(st.key);

@@ -7,6 +7,12 @@ Tables (all code points 0..0x10FFFF, at this Python's Unicode version):
   control ranges: category C* except \\t \\n \\r (includes Cn unassigned, Co, Cs)   (_is_control)
   space   ranges: ' ' \\t \\n \\r or category Zs                                (_is_whitespace)
   mn      ranges: category Mn (dropped after NFD)                          (_run_strip_accents)
+  case_ign ranges: case-ignorable (Unicode Case_Ignorable): skipped when Python's str.lower() looks
+                  for the Final_Sigma context of U+03A3
+  cased   ranges: cased and not case-ignorable: what makes U+03A3 final (lower() gives U+03C2 when a
+                  cased letter precedes it and none follows, case-ignorables skipped)
+                  Both are read off Python's own lower(): "cΣ".lower() ends in ς iff c is cased and
+                  not case-ignorable; "AcΣ".lower() does iff c is either.
   fold    pairs:  cp -> up to 3 code points = [c for c in NFD(chr(cp).lower()) if cat(c) != Mn]
                   for every cp (not Mn, not a Hangul syllable, not a surrogate) where that differs
                   from chr(cp). Hangul syllables decompose algorithmically in the C code.
@@ -55,6 +61,20 @@ def is_mn(cp):
     return cat(cp) == "Mn"
 
 
+def sigma_final(s):
+    return s.lower().endswith("\u03c2")
+
+
+def is_cased_stop(cp):
+    return not is_mn(cp) and 0 < cp and not (0xD800 <= cp <= 0xDFFF) and sigma_final(chr(cp) + "\u03a3")
+
+
+def is_case_ign(cp):
+    if 0xD800 <= cp <= 0xDFFF or cp == 0:
+        return False
+    return sigma_final("A" + chr(cp) + "\u03a3") and not sigma_final(chr(cp) + "\u03a3")
+
+
 def fold(cp):
     s = ud.normalize("NFD", chr(cp).lower())
     return [ord(c) for c in s if ud.category(c) != "Mn"]
@@ -86,6 +106,8 @@ def main():
         emit_ranges(f, "wp_control", ranges(is_control))
         emit_ranges(f, "wp_space", ranges(is_space))
         emit_ranges(f, "wp_mn", ranges(is_mn))
+        emit_ranges(f, "wp_case_ign", ranges(is_case_ign))
+        emit_ranges(f, "wp_cased", ranges(is_cased_stop))
         f.write("/* cp, then up to 3 code points (0 = none): lower-case, NFD, Mn dropped */\n")
         f.write("static const uint32_t wp_fold[][4] = {\n")
         for cp, t in folds:

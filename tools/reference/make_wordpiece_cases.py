@@ -72,6 +72,10 @@ CASES = [
     "\ufffdreplacement",
     "line\u2028separator",
     "[CLS] literal",
+    # Greek capital sigma: Python's lower() gives final sigma (U+03C2) at the end of a word
+    "ΟΔΟΣ ΑΘΗΝΑΣ ΣΑΣ Σ",
+    "ΑΣ. ΑΣ'Β Α'Σ ΑΣ's 1Σ ΑΣ-Β",
+    "ΑΣ\u0301 ΑΣ\u00adΒ ΑΣ中 ΑΣ\u2028Β",
     "word" * 30,
     " ".join(["token"] * 600),
 ]
