@@ -555,6 +555,13 @@ void sibvad_model_zero_grad(sibvad_model *m)
     m->be->zero(m->be, m->grads, sizeof(float) * m->ngrads);
 }
 
+double sibvad_model_grad_sumsq(const sibvad_model *m)
+{
+    if (!m || m->ngrads == 0)
+        return 0.0;
+    return m->be->dot(m->be, m->grads, m->grads, m->ngrads);
+}
+
 int sibvad_model_step(sibvad_model *m, sibvad_error *err)
 {
     if (m->ngrads == 0)

@@ -1,7 +1,8 @@
 /* safetensors.c: the safetensors reader (mmap, every field checked) and the
  * atomic writer (temporary file in the same folder, fsync, rename, fsync of
- * the folder). Data are little-endian; reads of the mapped data go through
- * memcpy or byte loads, since offsets need not be aligned. */
+ * the folder; temporaries of killed writers are removed). Data are
+ * little-endian; reads of the mapped data go through memcpy or byte loads,
+ * since offsets need not be aligned. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -821,6 +824,41 @@ static char *dir_of(const char *path)
     return d;
 }
 
+/* Remove PATH.tmp.<pid> files left by writers that were killed mid-write
+ * (their process is gone), so that interrupted saves do not pile up. */
+static void remove_stale_temps(const char *path)
+{
+    char *dir = dir_of(path);
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    const size_t blen = strlen(base);
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) {
+        free(dir);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *nm = de->d_name;
+        if (strncmp(nm, base, blen) != 0 || strncmp(nm + blen, ".tmp.", 5) != 0)
+            continue;
+        char *end;
+        const long pid = strtol(nm + blen + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid() || pid > INT_MAX)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive (or not ours to ask): maybe writing */
+        const size_t len = strlen(dir) + strlen(nm) + 2;
+        char *full = malloc(len);
+        if (full) {
+            snprintf(full, len, "%s/%s", dir, nm);
+            unlink(full);
+            free(full);
+        }
+    }
+    closedir(d);
+    free(dir);
+}
+
 int sibvad_st_write(const char *path, const sibvad_st_write_tensor *tensors, int n,
                     const char *const *meta_keys, const char *const *meta_values, int nmeta,
                     sibvad_error *err)
@@ -834,6 +872,7 @@ int sibvad_st_write(const char *path, const sibvad_st_write_tensor *tensors, int
     hdr = build_header(path, tensors, n, meta_keys, meta_values, nmeta, &hlen, err);
     if (!hdr)
         return -1;
+    remove_stale_temps(path);
     size_t tlen = strlen(path) + 32;
     tmp = malloc(tlen);
     if (!tmp) {

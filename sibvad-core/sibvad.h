@@ -113,6 +113,9 @@ int sibvad_model_forward(sibvad_model *m, const float *frames, const float *targ
  * accumulated (+=) into the gradient buffers. */
 int sibvad_model_backward(sibvad_model *m, sibvad_error *err);
 void sibvad_model_zero_grad(sibvad_model *m);
+/* Sum of squares of every gradient (not finite when one is not: check it
+ * before sibvad_model_step so a bad step never reaches the weights). */
+double sibvad_model_grad_sumsq(const sibvad_model *m);
 /* One Adam step (PyTorch Adam, L2 weight decay added to the gradient) at the
  * config's learning rate times the current scale (1 unless set: schedules). */
 int sibvad_model_step(sibvad_model *m, sibvad_error *err);

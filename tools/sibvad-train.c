@@ -199,8 +199,15 @@ int main(int argc, char **argv)
     }
     if (!sibvad_train(m, set, &o, &state, NULL, NULL, &gerr))
         return fail("training failed", gerr->message);
-    if (sibvad_model_save_as(m, out, save_dtype ? save_dtype : "f32", &err) < 0)
-        return fail("cannot save the model", err.msg);
+    if (sibvad_model_save_as(m, out, save_dtype ? save_dtype : "f32", &err) < 0) {
+        /* the final checkpoint holds the trained state: nothing is lost */
+        char *why = g_strdup_printf("%s; the trained state is in the checkpoint %s (step %d): make room, then run "
+                                    "sibvad-train --resume %s --out %s with the same data and budget to write the "
+                                    "model", err.msg, ck, state.step, ck, out);
+        int rc = fail("cannot save the model", why);
+        g_free(why);
+        return rc;
+    }
     if (!quiet)
         fprintf(stderr, "sibvad-train: %d steps, %d epochs, %.1f minutes; model written to %s (checkpoint %s, log %s)\n",
                 state.step, state.epoch, state.elapsed / 60.0, out, ck, lg);

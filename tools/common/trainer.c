@@ -151,6 +151,24 @@ static int forward(sibvad_model *m, sibvad_feature_cache *fc, const long long *i
               : sibvad_model_forward(m, frames, target, sem, B, e);
 }
 
+/* SIBVAD_TRAIN_FAULT=nan@N (tests only): the loss of step N reads as NaN, to
+ * check what a diverging run does without making one diverge. */
+static int fault_nan_step(void)
+{
+    const char *f = g_getenv("SIBVAD_TRAIN_FAULT");
+    return f && g_str_has_prefix(f, "nan@") ? atoi(f + 4) : -1;
+}
+
+/* what the user keeps when a run stops: the last checkpoint written */
+static void describe_kept(GString *s, const char *path, int step)
+{
+    if (path && step >= 0)
+        g_string_append_printf(s, "; the last checkpoint, %s (step %d), is intact: continue with --resume %s", path,
+                               step, path);
+    else if (path)
+        g_string_append_printf(s, "; no checkpoint had been written yet (%s)", path);
+}
+
 static gboolean checkpoint(sibvad_model *m, const char *path, const SibvadTrainState *s, GError **error)
 {
     char *js = sibvad_train_state_to_json(s);
@@ -365,6 +383,8 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
     gboolean interrupted = FALSE;
     const double here0 = now_s();
     sibvad_losses l = {0};
+    const int nan_step = fault_nan_step();
+    int ckpt_step = s.step > 0 && o->checkpoint ? s.step : -1; /* the last checkpoint written */
     for (;;) {
         if ((o->minutes > 0 && s.elapsed >= o->minutes * 60.0) || (o->epochs > 0 && s.epoch >= o->epochs) ||
             (o->max_steps > 0 && s.step >= o->max_steps) || (time_only && total > 0 && s.step >= total))
@@ -377,15 +397,38 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         sibvad_model_set_lr_scale(m, time_only && total == 0 ? MIN(1.0f, (s.step + 1) / 500.0f)
                                                              : lr_factor(s.step, total));
         sibvad_model_zero_grad(m);
-        if (forward(m, fc, ids, frames, target, sem, B, &e) < 0 || sibvad_model_backward(m, &e) < 0 ||
-            sibvad_model_step(m, &e) < 0) {
+        if (forward(m, fc, ids, frames, target, sem, B, &e) < 0) {
             g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "step %d: %s", s.step, e.msg);
             goto out;
         }
         sibvad_model_losses(m, &l);
-        if (!isfinite(l.total)) {
-            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                        "step %d: the loss is not finite (%g); lower the learning rate", s.step, l.total);
+        if (s.step == nan_step)
+            l.total = NAN;
+        /* a diverging run stops before the bad step reaches the weights: the
+         * loss, then the gradients, are checked first */
+        double gsq = 0.0;
+        if (isfinite(l.total)) {
+            if (sibvad_model_backward(m, &e) < 0) {
+                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "step %d: %s", s.step, e.msg);
+                goto out;
+            }
+            gsq = sibvad_model_grad_sumsq(m);
+        }
+        if (!isfinite(l.total) || !isfinite(gsq)) {
+            GString *msg = g_string_new(NULL);
+            g_string_printf(msg, "step %d: the %s not finite (loss %g: pred %g, motion %g, sem %g, balance %g); "
+                                 "training stopped before the step reached the weights",
+                            s.step, isfinite(l.total) ? "gradients are" : "loss is", l.total, l.pred, l.motion,
+                            l.sem, l.balance);
+            describe_kept(msg, o->checkpoint, ckpt_step);
+            g_string_append(msg, " (lower the learning rate with --lr, or check the input for bad frames or "
+                                 "semantic vectors)");
+            g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, msg->str);
+            g_string_free(msg, TRUE);
+            goto out;
+        }
+        if (sibvad_model_step(m, &e) < 0) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "step %d: %s", s.step, e.msg);
             goto out;
         }
         s.last_loss = l.total;
@@ -417,8 +460,23 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
             last_progress = t;
         }
         if (o->checkpoint && t - last_ckpt >= o->checkpoint_minutes * 60.0) {
-            if (!checkpoint(m, o->checkpoint, &s, error))
-                goto out;
+            /* a failed checkpoint (disk full...) leaves the previous one whole:
+             * say so and go on; the next interval tries again */
+            GError *ce = NULL;
+            if (checkpoint(m, o->checkpoint, &s, &ce)) {
+                ckpt_step = s.step;
+            } else {
+                GString *msg = g_string_new(NULL);
+                g_string_printf(msg, "sibvad-train: WARNING: step %d: %s", s.step, ce->message);
+                describe_kept(msg, o->checkpoint, ckpt_step);
+                fprintf(stderr, "%s%s; training goes on and tries again in %g minutes\n", tty ? "\n" : "", msg->str,
+                        o->checkpoint_minutes);
+                if (log)
+                    fprintf(log, "{\"event\": \"checkpoint_failed\", \"step\": %d, \"kept_step\": %d}\n", s.step,
+                            ckpt_step);
+                g_string_free(msg, TRUE);
+                g_error_free(ce);
+            }
             last_ckpt = t;
             if (log)
                 fflush(log);
@@ -433,8 +491,18 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         if (tty)
             fputc('\n', stderr);
     }
-    if (o->checkpoint && !checkpoint(m, o->checkpoint, &s, error))
-        goto out;
+    if (o->checkpoint) {
+        GError *ce = NULL;
+        if (!checkpoint(m, o->checkpoint, &s, &ce)) {
+            GString *msg = g_string_new(NULL);
+            g_string_printf(msg, "step %d: %s", s.step, ce->message);
+            describe_kept(msg, o->checkpoint, ckpt_step);
+            g_set_error_literal(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, msg->str);
+            g_string_free(msg, TRUE);
+            g_error_free(ce);
+            goto out;
+        }
+    }
     if (state)
         *state = s;
     if (interrupted) {
