@@ -28,7 +28,7 @@ void cu_adam_update(sibvad_be be, float *p, const float *g, float *m, float *v, 
     cuctx *c = CTX(be);
     if (!n)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     const float bc1 = 1.0f - powf(beta1, (float)t);
     const float bc2 = 1.0f - powf(beta2, (float)t);
     const float step = lr / bc1;

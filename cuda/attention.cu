@@ -94,7 +94,7 @@ void cu_attention_forward(sibvad_be be, float *out, float *probs, const float *q
     cuctx *c = CTX(be);
     if (B <= 0 || N <= 0 || H <= 0 || dh <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     const float scale = 1.0f / sqrtf((float)dh);
     const int HD = H * dh;
     const att_split sp = split_of(B, H);
@@ -129,7 +129,7 @@ void cu_attention_backward(sibvad_be be, float *dq, float *dk, float *dv, float 
     cuctx *c = CTX(be);
     if (B <= 0 || N <= 0 || M <= 0 || H <= 0 || dh <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     const float scale = 1.0f / sqrtf((float)dh);
     const int HD = H * dh;
     const att_split sp = split_of(B, H);

@@ -7,6 +7,7 @@
  * records the first error, which the next synchronize returns. */
 #include "cuda-internal.h"
 
+#include <cuda.h> /* CUcontext and CUresult only: the driver is reached through cudart's entry points */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,6 +76,88 @@ static int set_error(sibvad_error *err, const char *fmt, ...)
     return -1;
 }
 
+/* ---------------- the thread's context (cu_scope) ---------------- */
+
+typedef CUresult(CUDAAPI *ctx_get_fn)(CUcontext *);
+typedef CUresult(CUDAAPI *ctx_set_fn)(CUcontext);
+
+/* cuCtxGetCurrent and cuCtxSetCurrent from the driver, looked up once (both
+ * NULL when unavailable) */
+struct drv_ctx_api {
+    ctx_get_fn get;
+    ctx_set_fn set;
+    drv_ctx_api() : get(NULL), set(NULL)
+    {
+        void *g = NULL, *s = NULL;
+#if CUDART_VERSION >= 12000
+        cudaDriverEntryPointQueryResult qg = cudaDriverEntryPointSymbolNotFound, qs = qg;
+#if CUDART_VERSION >= 12050
+        /* both have had one ABI since CUDA 4.0 */
+        if (cudaGetDriverEntryPointByVersion("cuCtxGetCurrent", &g, 4000, cudaEnableDefault, &qg) != cudaSuccess ||
+            cudaGetDriverEntryPointByVersion("cuCtxSetCurrent", &s, 4000, cudaEnableDefault, &qs) != cudaSuccess)
+            g = s = NULL;
+#else
+        if (cudaGetDriverEntryPoint("cuCtxGetCurrent", &g, cudaEnableDefault, &qg) != cudaSuccess ||
+            cudaGetDriverEntryPoint("cuCtxSetCurrent", &s, cudaEnableDefault, &qs) != cudaSuccess)
+            g = s = NULL;
+#endif
+        if (qg != cudaDriverEntryPointSuccess || qs != cudaDriverEntryPointSuccess)
+            g = s = NULL;
+#elif CUDART_VERSION >= 11030
+        if (cudaGetDriverEntryPoint("cuCtxGetCurrent", &g, cudaEnableDefault) != cudaSuccess ||
+            cudaGetDriverEntryPoint("cuCtxSetCurrent", &s, cudaEnableDefault) != cudaSuccess)
+            g = s = NULL;
+#endif
+        cudaGetLastError(); /* a failed lookup is no op's error */
+        if (g && s) {
+            get = (ctx_get_fn)g;
+            set = (ctx_set_fn)s;
+        }
+    }
+};
+
+static const drv_ctx_api &drv(void)
+{
+    static const drv_ctx_api api; /* initialised once, thread-safe */
+    return api;
+}
+
+/* the calling thread's current driver context (NULL: none, or unknown) */
+static CUcontext current_ctx(bool *ok)
+{
+    CUcontext cur = NULL;
+    *ok = drv().get && drv().get(&cur) == CUDA_SUCCESS;
+    return *ok ? cur : NULL;
+}
+
+cu_scope::cu_scope(cuctx *c) : prev_(NULL), restore_(false)
+{
+    bool ok = false;
+    CUcontext cur = NULL;
+    if (!c || c->cu_ctx)
+        cur = current_ctx(&ok);
+    if (ok) {
+        if (c && cur == (CUcontext)c->cu_ctx)
+            return; /* already there: nothing to give back */
+        if (c && drv().set((CUcontext)c->cu_ctx) != CUDA_SUCCESS) {
+            cu_fail(c, "CUDA backend: cannot make device %d's context current on this thread", c->device);
+            return;
+        }
+        prev_ = cur;
+        restore_ = true;
+        return;
+    }
+    /* no driver entry points: the device only, not given back */
+    if (c && c->ndev > 1)
+        cudaSetDevice(c->device);
+}
+
+cu_scope::~cu_scope()
+{
+    if (restore_)
+        drv().set((CUcontext)prev_);
+}
+
 /* ---------------- workspace, tables, results ---------------- */
 
 void *cu_workspace(cuctx *c, size_t bytes, const char *op)
@@ -88,10 +171,11 @@ void *cu_workspace(cuctx *c, size_t bytes, const char *op)
     /* queued work may still use the old workspace */
     if (CU_RT(c, op, cudaStreamSynchronize(c->stream)) < 0)
         return NULL;
-    if (c->ws)
-        cudaFree(c->ws);
+    void *old = c->ws;
     c->ws = NULL;
     c->ws_bytes = 0;
+    if (old && CU_RT(c, op, cudaFree(old)) < 0)
+        return NULL;
     if (CU_RT(c, op, cudaMalloc(&c->ws, want)) < 0) {
         c->ws = NULL;
         return NULL;
@@ -112,9 +196,13 @@ void **cu_table_get(cuctx *c, const void *const *ptrs, size_t n, const char *op)
         if (e->used < t->used)
             t = e;
     }
-    /* replace the least recently used (tables handed out by this op stay) */
-    if (t->dev)
-        cudaFree(t->dev); /* waits for the work that may still read it */
+    /* replace the least recently used (tables handed out by this op stay);
+     * cudaFree waits for the work that may still read it, and a failure is
+     * this op's error (not that of a later one that happens to check) */
+    if (t->dev && CU_RT(c, op, cudaFree(t->dev)) < 0) {
+        t->dev = NULL;
+        return NULL;
+    }
     free(t->host);
     t->dev = NULL;
     t->used = ++c->table_clock;
@@ -131,7 +219,7 @@ void **cu_table_get(cuctx *c, const void *const *ptrs, size_t n, const char *op)
     }
     if (CU_RT(c, op, cudaMemcpyAsync(t->dev, t->host, n * sizeof(void *), cudaMemcpyHostToDevice, c->stream)) < 0 ||
         CU_RT(c, op, cudaStreamSynchronize(c->stream)) < 0) {
-        cudaFree(t->dev);
+        CU_RT(c, op, cudaFree(t->dev));
         t->dev = NULL;
         return NULL;
     }
@@ -151,14 +239,23 @@ double cu_fetch_double(cuctx *c, const double *dev, const char *op)
 static void *cu_alloc(sibvad_be be, size_t bytes)
 {
     cuctx *c = CTX(be);
-    cu_enter(c);
+    CU_ENTER(c);
     void *p = NULL;
     /* never a NULL for an empty buffer: NULL means failure */
-    if (cudaMalloc(&p, bytes ? bytes : 256) != cudaSuccess) {
-        cudaGetLastError(); /* not an error of a later op */
+    const cudaError_t st = cudaMalloc(&p, bytes ? bytes : 256);
+    if (st == cudaSuccess)
+        return p;
+    if (st == cudaErrorMemoryAllocation) {
+        /* out of memory: the caller says so; not an error of a later op */
+        cudaGetLastError();
         return NULL;
     }
-    return p;
+    /* anything else (a sticky error of an earlier kernel, a lost device) is
+     * recorded, so the next synchronize reports the real cause and not
+     * "cannot allocate" */
+    cu_check_rt(c, st, "alloc", "cudaMalloc", __FILE__, __LINE__);
+    cudaGetLastError(); /* recorded: not to be blamed on a later launch */
+    return NULL;
 }
 
 static void cu_free(sibvad_be be, void *p)
@@ -166,7 +263,7 @@ static void cu_free(sibvad_be be, void *p)
     cuctx *c = CTX(be);
     if (!p)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     CU_RT(c, "free", cudaFree(p)); /* waits for queued work */
 }
 
@@ -175,7 +272,7 @@ static void cu_upload(sibvad_be be, void *dst, const void *host, size_t bytes)
     cuctx *c = CTX(be);
     if (!bytes)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     if (CU_RT(c, "upload", cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, c->stream)) < 0)
         return;
     /* From pageable memory the copy is staged before the call returns; from
@@ -194,7 +291,7 @@ static void cu_download(sibvad_be be, void *host, const void *src, size_t bytes)
     cuctx *c = CTX(be);
     if (!bytes)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     if (CU_RT(c, "download", cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, c->stream)) < 0)
         return;
     CU_RT(c, "download", cudaStreamSynchronize(c->stream));
@@ -205,7 +302,7 @@ static void cu_copy(sibvad_be be, void *dst, const void *src, size_t bytes)
     cuctx *c = CTX(be);
     if (!bytes || dst == src)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     CU_RT(c, "copy", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, c->stream));
 }
 
@@ -214,14 +311,14 @@ static void cu_zero(sibvad_be be, void *dst, size_t bytes)
     cuctx *c = CTX(be);
     if (!bytes)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     CU_RT(c, "zero", cudaMemsetAsync(dst, 0, bytes, c->stream));
 }
 
 static int cu_synchronize(sibvad_be be, sibvad_error *err)
 {
     cuctx *c = CTX(be);
-    cu_enter(c);
+    CU_ENTER(c);
     CU_RT(c, "synchronize", cudaStreamSynchronize(c->stream));
     if (!c->failed)
         return 0;
@@ -237,7 +334,7 @@ static void ctx_free(cuctx *c)
 {
     if (!c)
         return;
-    cudaSetDevice(c->device);
+    CU_ENTER(c); /* gives the thread's context back after c is gone: it does not touch c then */
     if (c->stream)
         cudaStreamSynchronize(c->stream);
     cu_conv_plans_destroy(c);
@@ -320,6 +417,8 @@ extern "C" __attribute__((visibility("default"))) int sibvad_backend_module_init
         return set_error(err, "CUDA backend: no usable CUDA driver or GPU: cudaGetDeviceCount: %s (%s)",
                          cudaGetErrorName(st), cudaGetErrorString(st));
     }
+    /* cudaSetDevice below changes the calling thread's context: give it back */
+    CU_ENTER(NULL);
     int dev = 0;
     const char *denv = getenv("SIBVAD_CUDA_DEVICE");
     if (denv && *denv) {
@@ -355,6 +454,11 @@ extern "C" __attribute__((visibility("default"))) int sibvad_backend_module_init
     c->sm_count = prop.multiProcessorCount;
     if ((st = cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking)) != cudaSuccess)
         INIT_FAIL("CUDA backend: cudaStreamCreate: %s", cudaGetErrorString(st));
+    {
+        /* the runtime has made dev's primary context current here: every op makes it current again */
+        bool ok;
+        c->cu_ctx = current_ctx(&ok);
+    }
     /* the module's kernels must run on this GPU (cuda_arch at build time) */
     {
         int *probe = NULL, got = 0;

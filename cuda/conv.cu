@@ -6,7 +6,8 @@
  *  - same-padded k x k convolution, stride 1, NCHW (cross-correlation, as the
  *    CPU): cuDNN with algorithms chosen once per shape by cuDNN's heuristics
  *    (deterministic ones first, no TF32 unless allowed, the workspace in the
- *    context); when cuDNN is missing, refuses a shape, or SIBVAD_CUDA_CONV=direct,
+ *    context; each algorithm's math type set on the descriptor before its
+ *    call, FMA only at fp32); when cuDNN is missing, refuses a shape, or SIBVAD_CUDA_CONV=direct,
  *    direct kernels (one thread per output / input element, one block per
  *    weight; the only path in a build without cuDNN). Bias and its gradient
  *    are our own kernels on both paths. */
@@ -56,7 +57,7 @@ void cu_patch_embed_forward(sibvad_be be, float *tok, float *cols, const float *
     const int gh = Hh / p, gw = Ww / p, Np = gh * gw, K = C * p * p;
     if (Bi <= 0 || D <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     const size_t ncols = (size_t)Bi * Np * K;
     if (ncols) {
         im2col_patch_k<<<cu_blocks(ncols), CU_THREADS, 0, c->stream>>>(cols, img, C, Hh, Ww, p, gw, Np, ncols);
@@ -77,7 +78,7 @@ void cu_patch_embed_backward(sibvad_be be, float *dW, float *db, float *dcls, fl
     const int Np = (Hh / p) * (Ww / p), K = C * p * p;
     if (Bi <= 0 || D <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     if (dW)
         for (int n = 0; n < Bi; n++)
             cu_gemm(c, "patch_embed_backward", true, false, D, K, Np, 1.0f, dtok + ((size_t)n * (Np + 1) + 1) * D, D,
@@ -212,6 +213,8 @@ struct cu_conv_plan {
     cudnnConvolutionFwdAlgo_t fwd;
     cudnnConvolutionBwdDataAlgo_t bwd_data;
     cudnnConvolutionBwdFilterAlgo_t bwd_filter;
+    /* the math type each algorithm was ranked with, set on conv before its call */
+    cudnnMathType_t math_fwd, math_data, math_filter;
 #endif
     size_t ws_fwd, ws_data, ws_filter;
 };
@@ -256,10 +259,21 @@ static int math_ok(const cuctx *c, cudnnMathType_t m)
     return c->tf32 || (m != CUDNN_TENSOR_OP_MATH && m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
 }
 
+/* The math type the descriptor gets for an algorithm cuDNN ranked with math
+ * type m: its own when TF32 is allowed; else always FMA, since
+ * CUDNN_DEFAULT_MATH would let cuDNN use TF32 tensor cores on float data (the
+ * fp32 precision is for parity with the CPU). */
+static cudnnMathType_t math_for(const cuctx *c, cudnnMathType_t m)
+{
+    return c->tf32 ? m : CUDNN_FMA_MATH;
+}
+
 /* Pick from cuDNN's heuristic ranking: the first usable deterministic one,
  * else the first usable one; never the FFT algorithms (float32 accuracy
- * further from the CPU's direct sums, and large workspaces). */
-#define PICK_ALGO(c, perf, n, limit, fft1, fft2, out_algo, out_ws, found)                             \
+ * further from the CPU's direct sums, and large workspaces). Usable: it ran
+ * the heuristic's checks, fits the workspace limit and its math type is
+ * allowed by the precision (math_ok). */
+#define PICK_ALGO(c, perf, n, limit, fft1, fft2, out_algo, out_ws, out_math, found)                   \
     do {                                                                                              \
         found = 0;                                                                                    \
         for (int pass = 0; pass < 2 && !found; pass++)                                                \
@@ -272,6 +286,7 @@ static int math_ok(const cuctx *c, cudnnMathType_t m)
                     continue;                                                                         \
                 out_algo = (perf)[i_].algo;                                                           \
                 out_ws = (perf)[i_].memory;                                                           \
+                out_math = math_for(c, (perf)[i_].mathType);                                          \
                 found = 1;                                                                            \
             }                                                                                         \
     } while (0)
@@ -307,7 +322,7 @@ static int plan_setup(cuctx *c, cu_conv_plan *p, char *why, size_t whylen)
     DNN(cudnnGetConvolutionForwardAlgorithm_v7(c->dnn, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n,
                                                pf));
     PICK_ALGO(c, pf, n, limit, CUDNN_CONVOLUTION_FWD_ALGO_FFT, CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING,
-              p->fwd, p->ws_fwd, found);
+              p->fwd, p->ws_fwd, p->math_fwd, found);
     if (!found) {
         snprintf(why, whylen, "no forward algorithm");
         return -1;
@@ -316,7 +331,7 @@ static int plan_setup(cuctx *c, cu_conv_plan *p, char *why, size_t whylen)
     DNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(c->dnn, p->w, p->y, p->conv, p->x,
                                                     CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, pd));
     PICK_ALGO(c, pd, n, limit, CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT, CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING,
-              p->bwd_data, p->ws_data, found);
+              p->bwd_data, p->ws_data, p->math_data, found);
     if (!found) {
         snprintf(why, whylen, "no backward-data algorithm");
         return -1;
@@ -325,14 +340,17 @@ static int plan_setup(cuctx *c, cu_conv_plan *p, char *why, size_t whylen)
     DNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(c->dnn, p->x, p->y, p->conv, p->w,
                                                       CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, pw));
     PICK_ALGO(c, pw, n, limit, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING,
-              p->bwd_filter, p->ws_filter, found);
+              p->bwd_filter, p->ws_filter, p->math_filter, found);
     if (!found) {
         snprintf(why, whylen, "no backward-filter algorithm");
         return -1;
     }
-    /* the sizes for exactly these descriptors and algorithms */
+    /* the sizes for exactly these descriptors, algorithms and math types */
+    DNN(cudnnSetConvolutionMathType(p->conv, p->math_fwd));
     DNN(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, p->x, p->w, p->conv, p->y, p->fwd, &p->ws_fwd));
+    DNN(cudnnSetConvolutionMathType(p->conv, p->math_data));
     DNN(cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, p->w, p->y, p->conv, p->x, p->bwd_data, &p->ws_data));
+    DNN(cudnnSetConvolutionMathType(p->conv, p->math_filter));
     DNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, p->x, p->y, p->conv, p->w, p->bwd_filter,
                                                        &p->ws_filter));
 #undef DNN
@@ -354,7 +372,9 @@ static cu_conv_plan *get_plan(cuctx *c, int B, int Ci, int Co, int Hh, int Ww, i
     p->B = B, p->Ci = Ci, p->Co = Co, p->Hh = Hh, p->Ww = Ww, p->k = k;
     char why[256] = "cuDNN not in use";
 #if SIBVAD_HAVE_CUDNN
-    const int refused = !c->dnn || c->conv_direct || plan_setup(c, p, why, sizeof why) < 0;
+    if (Ci <= 0 || k <= 0)
+        snprintf(why, sizeof why, "no input channels or an empty kernel");
+    const int refused = !c->dnn || c->conv_direct || Ci <= 0 || k <= 0 || plan_setup(c, p, why, sizeof why) < 0;
 #else
     const int refused = 1;
     snprintf(why, sizeof why, "built without cuDNN");
@@ -396,7 +416,7 @@ void cu_conv2d_forward(sibvad_be be, float *out, const float *in, const float *W
     const size_t HW = (size_t)Hh * Ww, total = (size_t)B * Co * HW;
     if (total == 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     cu_conv_plan *p = get_plan(c, B, Ci, Co, Hh, Ww, k);
     if (!p) {
         cu_fail(c, "CUDA backend, conv2d_forward: out of host memory");
@@ -412,7 +432,8 @@ void cu_conv2d_forward(sibvad_be be, float *out, const float *in, const float *W
     if (p->ws_fwd && !(ws = cu_workspace(c, p->ws_fwd, "conv2d_forward")))
         return;
     const float one = 1.0f, zero = 0.0f;
-    if (CU_DNN(c, "conv2d_forward", cudnnConvolutionForward(c->dnn, &one, p->x, in, p->w, W, p->conv, p->fwd, ws,
+    if (CU_DNN(c, "conv2d_forward", cudnnSetConvolutionMathType(p->conv, p->math_fwd)) < 0 ||
+        CU_DNN(c, "conv2d_forward", cudnnConvolutionForward(c->dnn, &one, p->x, in, p->w, W, p->conv, p->fwd, ws,
                                                             p->ws_fwd, &zero, p->y, out)) < 0)
         return;
     if (b) {
@@ -427,9 +448,10 @@ void cu_conv2d_backward(sibvad_be be, float *din, float *dW, float *db, const fl
 {
     cuctx *c = CTX(be);
     const size_t HW = (size_t)Hh * Ww;
-    if (B <= 0 || HW == 0)
+    /* nothing to sum (and no empty grid: Co blocks for db, Co*Ci*k*k for dW) */
+    if (B <= 0 || HW == 0 || Co <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     if (db) {
         conv_bwd_bias_k<<<Co, CU_THREADS, 0, c->stream>>>(db, dout, B, Co, HW);
         CU_LAUNCHED(c, "conv2d_backward");
@@ -442,13 +464,13 @@ void cu_conv2d_backward(sibvad_be be, float *din, float *dW, float *db, const fl
         return;
     }
     if (p->direct) {
-        if (din) {
-            const size_t total = (size_t)B * Ci * HW;
+        const size_t total = (size_t)B * Ci * HW;
+        if (din && total) {
             conv_bwd_data_direct_k<<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(din, dout, W, Ci, Co, Hh, Ww, k,
                                                                                      total);
             CU_LAUNCHED(c, "conv2d_backward");
         }
-        if (dW) {
+        if (dW && Ci > 0 && k > 0) {
             conv_bwd_filter_direct_k<<<Co * Ci * k * k, CU_THREADS, 0, c->stream>>>(dW, dout, in, B, Ci, Co, Hh, Ww,
                                                                                     k);
             CU_LAUNCHED(c, "conv2d_backward");
@@ -465,11 +487,12 @@ void cu_conv2d_backward(sibvad_be be, float *din, float *dW, float *db, const fl
     if (need && !(ws = cu_workspace(c, need, "conv2d_backward")))
         return;
     const float one = 1.0f;
-    if (din &&
-        CU_DNN(c, "conv2d_backward", cudnnConvolutionBackwardData(c->dnn, &one, p->w, W, p->y, dout, p->conv,
-                                                                  p->bwd_data, ws, p->ws_data, &one, p->x, din)) < 0)
+    if (din && (CU_DNN(c, "conv2d_backward", cudnnSetConvolutionMathType(p->conv, p->math_data)) < 0 ||
+                CU_DNN(c, "conv2d_backward",
+                       cudnnConvolutionBackwardData(c->dnn, &one, p->w, W, p->y, dout, p->conv, p->bwd_data, ws,
+                                                    p->ws_data, &one, p->x, din)) < 0))
         return;
-    if (dW)
+    if (dW && CU_DNN(c, "conv2d_backward", cudnnSetConvolutionMathType(p->conv, p->math_filter)) == 0)
         CU_DNN(c, "conv2d_backward", cudnnConvolutionBackwardFilter(c->dnn, &one, p->x, in, p->y, dout, p->conv,
                                                                     p->bwd_filter, ws, p->ws_filter, &one, p->w, dW));
 #endif

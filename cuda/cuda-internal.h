@@ -43,6 +43,7 @@ typedef struct cu_table {                   /* a host pointer array mirrored on 
 
 typedef struct cuctx {
     int device, ndev, sm_count;
+    void *cu_ctx;               /* the device's primary context (CUcontext; NULL: not known, see cu_scope) */
     cudaStream_t stream;
     cublasHandle_t blas;
     cudnnHandle_t dnn;          /* NULL: cuDNN unavailable, convolutions run the direct kernels */
@@ -84,13 +85,32 @@ void cu_fail(cuctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* after a kernel launch */
 #define CU_LAUNCHED(c, op) cu_check_rt((c), cudaGetLastError(), (op), "kernel launch", __FILE__, __LINE__)
 
-/* Make the context's device current on this host thread (ops may be called
- * from any thread, e.g. a GStreamer streaming thread). */
-static inline void cu_enter(cuctx *c)
-{
-    if (c->ndev > 1)
-        cudaSetDevice(c->device);
-}
+/* The context's device on the calling host thread, for the length of an op.
+ * Ops may be called from any thread (e.g. a GStreamer streaming thread), so
+ * each one makes the context's CUDA context current on entry and gives the
+ * thread's previous one back when it returns: a caller that works on another
+ * GPU itself (or on its own context) keeps it. CU_ENTER(c) declares a
+ * cu_scope for the rest of the block; a cu_scope of NULL only keeps the
+ * thread's context (module init). The swap is cuCtxGetCurrent/
+ * cuCtxSetCurrent, found through cudaGetDriverEntryPoint (no link to
+ * libcuda): nothing when the thread already has the context, and a thread
+ * that had no context is left with none (restoring with cudaSetDevice would
+ * create the primary context of the device the thread nominally had).
+ * Without those entry points (a toolkit before 11.3, a driver that refuses
+ * them) the scope falls back to cudaSetDevice(c->device) with more than one
+ * GPU, and the caller's device then stays changed after the op. */
+class cu_scope {
+  public:
+    explicit cu_scope(cuctx *c);
+    ~cu_scope();
+    cu_scope(const cu_scope &) = delete;
+    cu_scope &operator=(const cu_scope &) = delete;
+
+  private:
+    void *prev_;   /* the thread's context on entry (CUcontext, may be NULL) */
+    bool restore_; /* give prev_ back on exit */
+};
+#define CU_ENTER(c) cu_scope cu_scope_guard_(c)
 
 /* Workspace of at least `bytes` (NULL and an error recorded on failure). */
 void *cu_workspace(cuctx *c, size_t bytes, const char *op);
@@ -102,6 +122,8 @@ double cu_fetch_double(cuctx *c, const double *dev, const char *op);
 /* ---------------- launch helpers ---------------- */
 #define CU_THREADS 256
 
+/* Blocks for n elements, capped at 2^20: every kernel launched with it must
+ * cover its elements with a grid-stride loop (CU_GRID_STRIDE). */
 static inline unsigned cu_blocks(size_t n, unsigned threads = CU_THREADS)
 {
     size_t b = (n + threads - 1) / threads;
@@ -112,8 +134,39 @@ static inline unsigned cu_blocks(size_t n, unsigned threads = CU_THREADS)
     return (unsigned)b;
 }
 
+/* The most blocks a grid may have along y or z (x allows 2^31 - 1): larger
+ * counts are launched in chunks or covered by loops over blockIdx.y/z. */
+#define CU_MAX_GRID_YZ 65535u
+
+static inline unsigned cu_grid_yz(long long n)
+{
+    return n < 1 ? 1u : n > (long long)CU_MAX_GRID_YZ ? CU_MAX_GRID_YZ : (unsigned)n;
+}
+
 #define CU_GRID_STRIDE(i, n) \
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
+
+/* sibvad_expf (sibvad-core/ops/fastmath.h), the CPU's exp, operation for
+ * operation: every product and sum rounded on its own (the _rn intrinsics
+ * keep nvcc from fusing them; the CPU code is compiled without contraction),
+ * so for the same float argument both give the same bits. For results that
+ * must follow the CPU exactly where the inputs do (the SFFM router's softmax,
+ * whose top-K picks follow its scores). */
+static __device__ __forceinline__ float cu_expf_cpu(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    const float n = __fsub_rn(__fadd_rn(__fmul_rn(x, 1.44269504088896341f), 12582912.0f), 12582912.0f);
+    const float r = __fadd_rn(__fsub_rn(x, __fmul_rn(n, 0.693359375f)), __fmul_rn(n, 2.12194440e-4f));
+    float p = 1.9875691500e-4f;
+    p = __fadd_rn(__fmul_rn(p, r), 1.3981999507e-3f);
+    p = __fadd_rn(__fmul_rn(p, r), 8.3334519073e-3f);
+    p = __fadd_rn(__fmul_rn(p, r), 4.1665795894e-2f);
+    p = __fadd_rn(__fmul_rn(p, r), 1.6666665459e-1f);
+    p = __fadd_rn(__fmul_rn(p, r), 5.0000001201e-1f);
+    const float y = __fadd_rn(__fadd_rn(__fmul_rn(__fmul_rn(p, r), r), r), 1.0f);
+    const float scale = __int_as_float(((int)n + 127) << 23);
+    return __fmul_rn(y, scale);
+}
 
 static __device__ __forceinline__ float cu_warp_sum(float v)
 {

@@ -8,7 +8,7 @@
     do {                                                                                 \
         if ((n) == 0)                                                                    \
             return;                                                                      \
-        cu_enter(c);                                                                     \
+        CU_ENTER(c);                                                                     \
         kernel<<<cu_blocks(n), CU_THREADS, 0, (c)->stream>>>(__VA_ARGS__);               \
         CU_LAUNCHED(c, op);                                                              \
     } while (0)
@@ -189,7 +189,7 @@ void cu_mul_rowvec_backward(sibvad_be be, float *din, float *dv, const float *do
     cuctx *c = CTX(be);
     if (R <= 0 || C <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     const size_t n = (size_t)R * C;
     if (din) {
         mul_rowvec_din_k<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(din, dout, v, n, C);

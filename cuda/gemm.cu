@@ -124,15 +124,16 @@ __global__ void colsum_kernel(float *dst, int direct, const float *x, const floa
     }
 }
 
+/* launched with cu_blocks (capped): a grid-stride loop over the columns */
 __global__ void colsum_finish(float *out, const float *part, int chunks, int C)
 {
-    const int col = blockIdx.x * blockDim.x + threadIdx.x;
-    if (col >= C)
-        return;
-    float s = 0.0f;
-    for (int i = 0; i < chunks; i++)
-        s += part[(size_t)i * C + col];
-    out[col] += s;
+    CU_GRID_STRIDE(col, (size_t)C)
+    {
+        float s = 0.0f;
+        for (int i = 0; i < chunks; i++)
+            s += part[(size_t)i * C + col];
+        out[col] += s;
+    }
 }
 
 void cu_colsum_add(cuctx *c, const char *op, float *out, const float *x, const float *y, long long R, int C,
@@ -183,7 +184,7 @@ void cu_linear_forward(sibvad_be be, float *out, const float *in, const float *W
     cuctx *c = CTX(be);
     if (R <= 0 || O <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     if (b) {
         bias_rows_kernel<<<cu_blocks((size_t)R * O), CU_THREADS, 0, c->stream>>>(out, b, (size_t)R, O);
         CU_LAUNCHED(c, "linear_forward");
@@ -197,7 +198,7 @@ void cu_linear_backward(sibvad_be be, float *din, float *dW, float *db, const fl
     cuctx *c = CTX(be);
     if (R <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     if (din)
         cu_gemm(c, "linear_backward", false, false, R, I, O, 1.0f, dout, O, W, I, 1.0f, din, I);
     if (dW)

@@ -42,7 +42,7 @@ void cu_gather_frames(sibvad_be be, float *out, const float *in, int B, int T, i
     const size_t total = (size_t)B * T * N * C;
     if (B <= 0 || T <= 0 || N <= 0 || C <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     first %= T;
     if (first < 0)
         first += T;
@@ -61,7 +61,7 @@ void cu_interleave_frames_backward(sibvad_be be, float *din, const float *dout, 
     const size_t total = (size_t)B * T * N * C;
     if (!din || B <= 0 || T <= 0 || N <= 0 || C <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     interleave_bwd_k<<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(din, dout, T, N, C, total);
     CU_LAUNCHED(c, "interleave_frames_backward");
 }
@@ -99,7 +99,7 @@ void cu_concat_channels(sibvad_be be, float *out, const float *a, int Ca, const 
     const size_t total = (size_t)R * (Ca + Cb);
     if (R <= 0 || Ca + Cb <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     concat_k<<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(out, a, Ca, b, Cb, total);
     CU_LAUNCHED(c, "concat_channels");
 }
@@ -110,7 +110,7 @@ void cu_concat_channels_backward(sibvad_be be, float *da, float *db, const float
     const size_t total = (size_t)R * (Ca + Cb);
     if (R <= 0 || Ca + Cb <= 0 || (!da && !db))
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     concat_bwd_k<<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(da, db, dout, Ca, Cb, total);
     CU_LAUNCHED(c, "concat_channels_backward");
 }
@@ -147,7 +147,7 @@ void cu_unpatchify(sibvad_be be, float *img, const float *patches, int B, int C,
     const size_t total = (size_t)B * C * gh * p * gw * p;
     if (total == 0 || B <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     unpatchify_k<<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(img, patches, C, gh, gw, p, total);
     CU_LAUNCHED(c, "unpatchify");
 }
@@ -158,7 +158,7 @@ void cu_unpatchify_backward(sibvad_be be, float *dpatches, const float *dimg, in
     const size_t total = (size_t)B * C * gh * p * gw * p;
     if (total == 0 || B <= 0 || !dpatches)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     unpatchify_bwd_k<<<cu_blocks(total), CU_THREADS, 0, c->stream>>>(dpatches, dimg, C, gh, gw, p, total);
     CU_LAUNCHED(c, "unpatchify_backward");
 }

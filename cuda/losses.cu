@@ -78,7 +78,7 @@ template <class F> static double reduce_sum(cuctx *c, const char *op, size_t n, 
 float cu_mse_forward(sibvad_be be, const float *a, const float *b, size_t n)
 {
     cuctx *c = CTX(be);
-    cu_enter(c);
+    CU_ENTER(c);
     mse_term f = {a, b};
     return (float)(reduce_sum(c, "mse_forward", n, f) / (double)n);
 }
@@ -86,7 +86,7 @@ float cu_mse_forward(sibvad_be be, const float *a, const float *b, size_t n)
 float cu_motion_loss_forward(sibvad_be be, const float *pred, const float *target, const float *prev, size_t n)
 {
     cuctx *c = CTX(be);
-    cu_enter(c);
+    CU_ENTER(c);
     motion_term f = {pred, target, prev};
     return (float)(reduce_sum(c, "motion_loss_forward", n, f) / (double)n);
 }
@@ -94,7 +94,7 @@ float cu_motion_loss_forward(sibvad_be be, const float *pred, const float *targe
 double cu_dot(sibvad_be be, const float *x, const float *y, size_t n)
 {
     cuctx *c = CTX(be);
-    cu_enter(c);
+    CU_ENTER(c);
     dot_term f = {x, y};
     return reduce_sum(c, "dot", n, f);
 }
@@ -120,7 +120,7 @@ void cu_mse_backward(sibvad_be be, float *da, const float *a, const float *b, si
     cuctx *c = CTX(be);
     if (!n || !da)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     const float k = 2.0f * scale / (float)n;
     mse_bwd_k<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(da, a, b, n, k);
     CU_LAUNCHED(c, "mse_backward");
@@ -132,7 +132,7 @@ void cu_motion_loss_backward(sibvad_be be, float *dpred, const float *pred, cons
     cuctx *c = CTX(be);
     if (!n || !dpred)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     const float k = 2.0f * scale / (float)n;
     motion_bwd_k<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(dpred, pred, target, prev, n, k);
     CU_LAUNCHED(c, "motion_loss_backward");
@@ -202,7 +202,7 @@ void cu_cosine_distance(sibvad_be be, float *out, const float *a, const float *t
     cuctx *c = CTX(be);
     if (B <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     cosine_distance_k<<<B, CU_THREADS, 0, c->stream>>>(out, NULL, a, t, S);
     CU_LAUNCHED(c, "cosine_distance");
 }
@@ -212,7 +212,7 @@ float cu_cosine_loss_forward(sibvad_be be, const float *a, const float *t, int B
     cuctx *c = CTX(be);
     if (B <= 0)
         return NAN;
-    cu_enter(c);
+    CU_ENTER(c);
     double *dist = (double *)cu_workspace(c, sizeof(double) * B, "cosine_loss_forward");
     if (!dist)
         return NAN;
@@ -230,7 +230,7 @@ void cu_cosine_loss_backward(sibvad_be be, float *da, const float *a, const floa
     cuctx *c = CTX(be);
     if (B <= 0 || !da)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     cosine_bwd_k<<<B, CU_THREADS, 0, c->stream>>>(da, a, t, S, -(double)scale / B);
     CU_LAUNCHED(c, "cosine_loss_backward");
 }
@@ -239,7 +239,7 @@ void cu_cosine_loss_backward(sibvad_be be, float *da, const float *a, const floa
 
 #define VE_MAX_BLOCKS 64
 
-/* grid (nblk, B): e = sum_c (pred - target)^2 per pixel; map = e / C; partial sums of e */
+/* grid (nblk, clips): e = sum_c (pred - target)^2 per pixel; map = e / C; partial sums of e */
 __global__ void visual_error_k(double *part, float *map, const float *pred, const float *target, int C, size_t HW)
 {
     __shared__ double sh[32];
@@ -263,15 +263,16 @@ __global__ void visual_error_k(double *part, float *map, const float *pred, cons
         part[b * gridDim.x + blockIdx.x] = s;
 }
 
+/* launched with cu_blocks (capped): a grid-stride loop over the clips */
 __global__ void visual_finish_k(float *vis, const double *part, int nblk, int B, double denom)
 {
-    const int b = blockIdx.x * blockDim.x + threadIdx.x;
-    if (b >= B)
-        return;
-    double s = 0.0;
-    for (int i = 0; i < nblk; i++)
-        s += part[(size_t)b * nblk + i];
-    vis[b] = (float)(s / denom);
+    CU_GRID_STRIDE(b, (size_t)B)
+    {
+        double s = 0.0;
+        for (int i = 0; i < nblk; i++)
+            s += part[b * nblk + i];
+        vis[b] = (float)(s / denom);
+    }
 }
 
 void cu_visual_error(sibvad_be be, float *visual_host, float *error_map, const float *pred, const float *target,
@@ -280,7 +281,7 @@ void cu_visual_error(sibvad_be be, float *visual_host, float *error_map, const f
     cuctx *c = CTX(be);
     if (B <= 0 || HW == 0 || (!visual_host && !error_map))
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     unsigned nblk = cu_blocks(HW);
     if (nblk > VE_MAX_BLOCKS)
         nblk = VE_MAX_BLOCKS;
@@ -294,9 +295,18 @@ void cu_visual_error(sibvad_be be, float *visual_host, float *error_map, const f
         part = (double *)ws;
         vis = (float *)(ws + pbytes);
     }
-    dim3 grid(nblk, (unsigned)B);
-    visual_error_k<<<grid, CU_THREADS, 0, c->stream>>>(part, error_map, pred, target, C, HW);
-    if (CU_LAUNCHED(c, "visual_error") < 0 || !visual_host)
+    /* clips along grid y: at most CU_MAX_GRID_YZ per launch */
+    for (long long b0 = 0; b0 < B; b0 += CU_MAX_GRID_YZ) {
+        const unsigned nb = cu_grid_yz(B - b0);
+        const size_t off = (size_t)b0 * C * HW;
+        dim3 grid(nblk, nb);
+        visual_error_k<<<grid, CU_THREADS, 0, c->stream>>>(part ? part + (size_t)b0 * nblk : NULL,
+                                                           error_map ? error_map + (size_t)b0 * HW : NULL,
+                                                           pred + off, target + off, C, HW);
+        if (CU_LAUNCHED(c, "visual_error") < 0)
+            return;
+    }
+    if (!visual_host)
         return;
     visual_finish_k<<<cu_blocks((size_t)B), CU_THREADS, 0, c->stream>>>(vis, part, (int)nblk, B, (double)C * HW);
     if (CU_LAUNCHED(c, "visual_error") < 0)

@@ -48,7 +48,7 @@ void cu_layernorm_forward(sibvad_be be, float *out, float *mean, float *rstd, co
     cuctx *c = CTX(be);
     if (R <= 0 || C <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     ln_forward_kernel<<<(R + LN_WARPS - 1) / LN_WARPS, LN_WARPS * 32, 0, c->stream>>>(out, mean, rstd, in, w, b, R,
                                                                                         C, eps);
     CU_LAUNCHED(c, "layernorm_forward");
@@ -115,20 +115,21 @@ __global__ void ln_param_kernel(float *dw_dst, float *db_dst, int direct, const 
     }
 }
 
+/* launched with cu_blocks (capped): a grid-stride loop over the columns */
 __global__ void ln_param_finish(float *dw, float *db, const float *pw, const float *pb, int chunks, int C)
 {
-    const int col = blockIdx.x * blockDim.x + threadIdx.x;
-    if (col >= C)
-        return;
-    float w = 0.0f, b = 0.0f;
-    for (int i = 0; i < chunks; i++) {
-        w += pw[(size_t)i * C + col];
-        b += pb[(size_t)i * C + col];
+    CU_GRID_STRIDE(col, (size_t)C)
+    {
+        float w = 0.0f, b = 0.0f;
+        for (int i = 0; i < chunks; i++) {
+            w += pw[(size_t)i * C + col];
+            b += pb[(size_t)i * C + col];
+        }
+        if (dw)
+            dw[col] += w;
+        if (db)
+            db[col] += b;
     }
-    if (dw)
-        dw[col] += w;
-    if (db)
-        db[col] += b;
 }
 
 void cu_layernorm_backward(sibvad_be be, float *din, float *dw, float *db, const float *dout, const float *in,
@@ -137,7 +138,7 @@ void cu_layernorm_backward(sibvad_be be, float *din, float *dw, float *db, const
     cuctx *c = CTX(be);
     if (R <= 0 || C <= 0)
         return;
-    cu_enter(c);
+    CU_ENTER(c);
     if (din) {
         ln_backward_din_kernel<<<(R + LN_WARPS - 1) / LN_WARPS, LN_WARPS * 32, 0, c->stream>>>(din, dout, in, w, mean,
                                                                                              rstd, R, C);

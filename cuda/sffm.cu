@@ -1,6 +1,6 @@
 /* sffm.cu: the Sparse Feature Filtering Module (ops/sffm.c has the math).
- *   s = softmax(x Wg^T) (T, Nr); greedy top-K (largest first, lowest index on
- *   ties); w = s_topK / sum(s_topK) * scale;
+ *   s = softmax(x Wg^T) (T, Nr) (with the CPU's exp, sibvad_expf); greedy
+ *   top-K (largest first, lowest index on ties); w = s_topK / sum(s_topK) * scale;
  *   out = sum_k w_k F_{i_k}(x) + Shared(x),  F(x) = up(silu(down(LN(x)))).
  * x is normalised once (xhat, unit affine); each filter applies its own affine.
  * The (token, slot) pairs are grouped by filter on the device (count, scan,
@@ -46,7 +46,10 @@ static float **weight_table(cuctx *c, const sibvad_sffm_weights *w, int Nr, cons
 
 /* ---------------- router ---------------- */
 
-/* one thread per token: softmax in place, greedy top-K, gate weights */
+/* one thread per token: softmax in place, greedy top-K, gate weights. The
+ * softmax is the CPU's operation for operation (its exp is sibvad_expf:
+ * cu_expf_cpu; sums in the same order, IEEE division), so equal logits give
+ * equal probabilities, bit for bit. */
 __global__ void router_k(float *s, int *topk, float *gw, int T, int Nr, int K, float scale)
 {
     const int t = blockIdx.x * blockDim.x + threadIdx.x;
@@ -58,12 +61,12 @@ __global__ void router_k(float *s, int *topk, float *gw, int T, int Nr, int K, f
         mx = sr[i] > mx ? sr[i] : mx;
     float sum = 0.0f;
     for (int i = 0; i < Nr; i++) {
-        const float e = expf(sr[i] - mx);
+        const float e = cu_expf_cpu(__fsub_rn(sr[i], mx));
         sr[i] = e;
-        sum += e;
+        sum = __fadd_rn(sum, e);
     }
     for (int i = 0; i < Nr; i++)
-        sr[i] /= sum;
+        sr[i] = __fdiv_rn(sr[i], sum);
     /* the picks follow the order (score descending, index ascending): pick k
      * is the largest entry after pick k-1 in that order */
     int *idx = topk + (size_t)t * K;
@@ -244,30 +247,36 @@ void cu_sffm_forward(sibvad_be be, float *out, sibvad_sffm_cache *c, const float
     c->balance = 0.0f;
     if (T <= 0 || D <= 0)
         return;
-    cu_enter(cx);
+    CU_ENTER(cx);
     /* shared normalisation statistics (unit affine) */
     cu_layernorm_forward(be, c->xhat, c->mean, c->rstd, x, NULL, NULL, T, D, 1e-5f);
-    /* router */
-    cu_gemm_fp32(cx, op, false, true, T, Nr, D, 1.0f, x, D, w->gate, D, 0.0f, c->s, Nr);
-    router_k<<<(T + 127) / 128, 128, 0, cx->stream>>>(c->s, c->topk, c->gw, T, Nr, K, d->scale);
-    CU_LAUNCHED(cx, op);
-    /* group slots by filter */
-    group_count_k<<<Nr, CU_THREADS, 0, cx->stream>>>(c->offsets, c->topk, TK);
-    CU_LAUNCHED(cx, op);
-    group_scan_k<<<1, 1, 0, cx->stream>>>(c->offsets, Nr);
-    CU_LAUNCHED(cx, op);
-    group_fill_k<<<Nr, CU_THREADS, 0, cx->stream>>>(c->order, c->topk, c->offsets, TK);
-    CU_LAUNCHED(cx, op);
-    /* routed filters */
-    float **tab = weight_table(cx, w, Nr, op);
-    if (!tab)
-        return;
-    route_down_k<<<(TK + SF_WARPS - 1) / SF_WARPS, SF_WARPS * 32, 0, cx->stream>>>(c->h, c->a, c->order, c->topk,
-                                                                                 c->xhat, tab, Nr, TK, K, D, bn);
-    CU_LAUNCHED(cx, op);
-    route_up_k<<<cu_blocks((size_t)TK * D), CU_THREADS, 0, cx->stream>>>(c->slot, c->a, c->gw, c->order, c->topk, tab,
-                                                                         Nr, TK, D, bn);
-    CU_LAUNCHED(cx, op);
+    /* Without filters (Nr = 0, no model has it) or picks (K = 0) the grids
+     * below would be empty: those kernels are skipped */
+    if (Nr > 0) {
+        /* router */
+        cu_gemm_fp32(cx, op, false, true, T, Nr, D, 1.0f, x, D, w->gate, D, 0.0f, c->s, Nr);
+        router_k<<<(T + 127) / 128, 128, 0, cx->stream>>>(c->s, c->topk, c->gw, T, Nr, K, d->scale);
+        CU_LAUNCHED(cx, op);
+        /* group slots by filter */
+        group_count_k<<<Nr, CU_THREADS, 0, cx->stream>>>(c->offsets, c->topk, TK);
+        CU_LAUNCHED(cx, op);
+        group_scan_k<<<1, 1, 0, cx->stream>>>(c->offsets, Nr);
+        CU_LAUNCHED(cx, op);
+        group_fill_k<<<Nr, CU_THREADS, 0, cx->stream>>>(c->order, c->topk, c->offsets, TK);
+        CU_LAUNCHED(cx, op);
+    }
+    if (Nr > 0 && TK > 0) {
+        /* routed filters */
+        float **tab = weight_table(cx, w, Nr, op);
+        if (!tab)
+            return;
+        route_down_k<<<(TK + SF_WARPS - 1) / SF_WARPS, SF_WARPS * 32, 0, cx->stream>>>(c->h, c->a, c->order, c->topk,
+                                                                                     c->xhat, tab, Nr, TK, K, D, bn);
+        CU_LAUNCHED(cx, op);
+        route_up_k<<<cu_blocks((size_t)TK * D), CU_THREADS, 0, cx->stream>>>(c->slot, c->a, c->gw, c->order, c->topk,
+                                                                             tab, Nr, TK, D, bn);
+        CU_LAUNCHED(cx, op);
+    }
     /* shared filter straight into out, then the routed outputs */
     if (d->Ns > 0) {
         const int S = Nr;
@@ -331,63 +340,74 @@ __global__ void slot_bwd_k(float *dh, float *dgw, const float *dout, const float
         dgw[q] = dw + bsum;
 }
 
-/* grid (D tiles, bn + 1, Nr): up_w[f][j, k] += sum_p gw dout_t[j] a[p, k]; k == bn: up_b[f][j] */
+/* grid (D tiles, bn + 1, Nr), y and z capped (loops cover the rest):
+ * up_w[f][j, k] += sum_p gw dout_t[j] a[p, k]; k == bn: up_b[f][j] */
 __global__ void up_grad_k(float *const *gtab, const float *dout, const float *a, const float *gw, const int *order,
                           const int *offsets, int Nr, int K, int D, int bn)
 {
-    const int j = blockIdx.x * SF_COLS + threadIdx.x, k = blockIdx.y, f = blockIdx.z;
+    const int j = blockIdx.x * SF_COLS + threadIdx.x;
     if (j >= D)
         return;
-    float acc = 0.0f;
-    for (int p = offsets[f]; p < offsets[f + 1]; p++) {
-        const int q = order[p];
-        const float gy = gw[q] * dout[(size_t)(q / K) * D + j];
-        acc += k < bn ? gy * a[(size_t)p * bn + k] : gy;
-    }
-    if (k < bn)
-        TAB(gtab, UP_W, f)[(size_t)j * bn + k] += acc;
-    else
-        TAB(gtab, UP_B, f)[j] += acc;
+    for (int f = blockIdx.z; f < Nr; f += gridDim.z)
+        for (int k = blockIdx.y; k <= bn; k += gridDim.y) {
+            float acc = 0.0f;
+            for (int p = offsets[f]; p < offsets[f + 1]; p++) {
+                const int q = order[p];
+                const float gy = gw[q] * dout[(size_t)(q / K) * D + j];
+                acc += k < bn ? gy * a[(size_t)p * bn + k] : gy;
+            }
+            if (k < bn)
+                TAB(gtab, UP_W, f)[(size_t)j * bn + k] += acc;
+            else
+                TAB(gtab, UP_B, f)[j] += acc;
+        }
 }
 
-/* grid (D tiles, Nr): dln = dh down_w; pn_w[f] += sum dln xhat; pn_b[f] += sum dln;
- * dslot[q] = dln * pn_w */
+/* grid (D tiles, Nr), y capped (a loop covers the rest): dln = dh down_w;
+ * pn_w[f] += sum dln xhat; pn_b[f] += sum dln; dslot[q] = dln * pn_w */
 __global__ void pn_grad_k(float *dslot, float *const *gtab, float *const *tab, const float *dh, const float *xhat,
                           const int *order, const int *offsets, int Nr, int K, int D, int bn)
 {
-    const int j = blockIdx.x * SF_COLS + threadIdx.x, f = blockIdx.y;
+    const int j = blockIdx.x * SF_COLS + threadIdx.x;
     if (j >= D)
         return;
-    const float pw = TAB(tab, PN_W, f)[j];
-    const float *dw = TAB(tab, DOWN_W, f);
-    float aw = 0.0f, ab = 0.0f;
-    for (int p = offsets[f]; p < offsets[f + 1]; p++) {
-        const int q = order[p];
-        float gl = 0.0f;
-        for (int k = 0; k < bn; k++)
-            gl += dh[(size_t)p * bn + k] * dw[(size_t)k * D + j];
-        aw += gl * xhat[(size_t)(q / K) * D + j];
-        ab += gl;
-        dslot[(size_t)q * D + j] = gl * pw;
+    for (int f = blockIdx.y; f < Nr; f += gridDim.y) {
+        const float pw = TAB(tab, PN_W, f)[j];
+        const float *dw = TAB(tab, DOWN_W, f);
+        float aw = 0.0f, ab = 0.0f;
+        for (int p = offsets[f]; p < offsets[f + 1]; p++) {
+            const int q = order[p];
+            float gl = 0.0f;
+            for (int k = 0; k < bn; k++)
+                gl += dh[(size_t)p * bn + k] * dw[(size_t)k * D + j];
+            aw += gl * xhat[(size_t)(q / K) * D + j];
+            ab += gl;
+            dslot[(size_t)q * D + j] = gl * pw;
+        }
+        TAB(gtab, PN_W, f)[j] += aw;
+        TAB(gtab, PN_B, f)[j] += ab;
     }
-    TAB(gtab, PN_W, f)[j] += aw;
-    TAB(gtab, PN_B, f)[j] += ab;
 }
 
-/* grid (D tiles, bn, Nr): down_w[f][k, j] += sum_p dh[p, k] (xhat_t[j] pn_w[j] + pn_b[j]) */
+/* grid (D tiles, bn, Nr), y and z capped (loops cover the rest):
+ * down_w[f][k, j] += sum_p dh[p, k] (xhat_t[j] pn_w[j] + pn_b[j]) */
 __global__ void down_grad_k(float *const *gtab, float *const *tab, const float *dh, const float *xhat,
                             const int *order, const int *offsets, int Nr, int K, int D, int bn)
 {
-    const int j = blockIdx.x * SF_COLS + threadIdx.x, k = blockIdx.y, f = blockIdx.z;
+    const int j = blockIdx.x * SF_COLS + threadIdx.x;
     if (j >= D)
         return;
-    const float pw = TAB(tab, PN_W, f)[j], pb = TAB(tab, PN_B, f)[j];
-    float acc = 0.0f;
-    for (int p = offsets[f]; p < offsets[f + 1]; p++) {
-        const int q = order[p];
-        acc += dh[(size_t)p * bn + k] * (xhat[(size_t)(q / K) * D + j] * pw + pb);
+    for (int f = blockIdx.z; f < Nr; f += gridDim.z) {
+        const float pw = TAB(tab, PN_W, f)[j], pb = TAB(tab, PN_B, f)[j];
+        for (int k = blockIdx.y; k < bn; k += gridDim.y) {
+            float acc = 0.0f;
+            for (int p = offsets[f]; p < offsets[f + 1]; p++) {
+                const int q = order[p];
+                acc += dh[(size_t)p * bn + k] * (xhat[(size_t)(q / K) * D + j] * pw + pb);
+            }
+            TAB(gtab, DOWN_W, f)[(size_t)k * D + j] += acc;
+        }
     }
-    TAB(gtab, DOWN_W, f)[(size_t)k * D + j] += acc;
 }
 
 /* grid Nr: down_b[f][k] += sum_p dh[p, k] */
@@ -468,7 +488,7 @@ void cu_sffm_backward(sibvad_be be, float *dx, const sibvad_sffm_weights *g, sib
     const size_t TD = (size_t)T * D;
     if (T <= 0 || D <= 0)
         return;
-    cu_enter(cx);
+    CU_ENTER(cx);
     CU_RT(cx, op, cudaMemsetAsync(s->dxhat, 0, sizeof(float) * TD, cx->stream));
     /* shared filter */
     if (d->Ns > 0) {
@@ -483,30 +503,34 @@ void cu_sffm_backward(sibvad_be be, float *dx, const sibvad_sffm_weights *g, sib
         cu_colsum_add(cx, op, g->pn_b[S], s->dlns, NULL, T, D, D, T, 0);
         cu_mul_rowvec_backward(be, s->dxhat, NULL, s->dlns, NULL, w->pn_w[S], T, D);
     }
-    /* routed filters: per-slot input gradients into c->slot (reused), gate-weight gradients into s->dgw */
-    float **tab = weight_table(cx, w, Nr, op);
-    float **gtab = tab ? weight_table(cx, g, Nr, op) : NULL;
-    if (!tab || !gtab)
-        return;
-    float *dh = (float *)cu_workspace(cx, sizeof(float) * ((size_t)TK * bn + 1), op);
-    if (!dh)
-        return;
+    /* routed filters: per-slot input gradients into c->slot (reused), gate-weight gradients into s->dgw
+     * (none without filters or picks: no empty grids) */
     float *dslot = c->slot;
-    slot_bwd_k<<<(TK + SF_WARPS - 1) / SF_WARPS, SF_WARPS * 32, 0, cx->stream>>>(
-        dh, s->dgw, dout, c->h, c->a, c->gw, c->order, c->topk, tab, Nr, TK, K, D, bn);
-    CU_LAUNCHED(cx, op);
-    const unsigned dt = (unsigned)((D + SF_COLS - 1) / SF_COLS);
-    up_grad_k<<<dim3(dt, bn + 1, Nr), SF_COLS, 0, cx->stream>>>(gtab, dout, c->a, c->gw, c->order, c->offsets, Nr, K,
-                                                                D, bn);
-    CU_LAUNCHED(cx, op);
-    pn_grad_k<<<dim3(dt, Nr), SF_COLS, 0, cx->stream>>>(dslot, gtab, tab, dh, c->xhat, c->order, c->offsets, Nr, K, D,
-                                                        bn);
-    CU_LAUNCHED(cx, op);
-    down_grad_k<<<dim3(dt, bn, Nr), SF_COLS, 0, cx->stream>>>(gtab, tab, dh, c->xhat, c->order, c->offsets, Nr, K, D,
-                                                              bn);
-    CU_LAUNCHED(cx, op);
-    down_bias_grad_k<<<Nr, 32, 0, cx->stream>>>(gtab, dh, c->offsets, Nr, bn);
-    CU_LAUNCHED(cx, op);
+    if (Nr > 0 && TK > 0) {
+        float **tab = weight_table(cx, w, Nr, op);
+        float **gtab = tab ? weight_table(cx, g, Nr, op) : NULL;
+        if (!tab || !gtab)
+            return;
+        float *dh = (float *)cu_workspace(cx, sizeof(float) * ((size_t)TK * bn + 1), op);
+        if (!dh)
+            return;
+        slot_bwd_k<<<(TK + SF_WARPS - 1) / SF_WARPS, SF_WARPS * 32, 0, cx->stream>>>(
+            dh, s->dgw, dout, c->h, c->a, c->gw, c->order, c->topk, tab, Nr, TK, K, D, bn);
+        CU_LAUNCHED(cx, op);
+        const unsigned dt = (unsigned)((D + SF_COLS - 1) / SF_COLS);
+        const dim3 gup(dt, cu_grid_yz(bn + 1LL), cu_grid_yz(Nr)), gpn(dt, cu_grid_yz(Nr));
+        const dim3 gdown(dt, cu_grid_yz(bn), cu_grid_yz(Nr));
+        up_grad_k<<<gup, SF_COLS, 0, cx->stream>>>(gtab, dout, c->a, c->gw, c->order, c->offsets, Nr, K, D, bn);
+        CU_LAUNCHED(cx, op);
+        pn_grad_k<<<gpn, SF_COLS, 0, cx->stream>>>(dslot, gtab, tab, dh, c->xhat, c->order, c->offsets, Nr, K, D, bn);
+        CU_LAUNCHED(cx, op);
+        if (bn > 0) {
+            down_grad_k<<<gdown, SF_COLS, 0, cx->stream>>>(gtab, tab, dh, c->xhat, c->order, c->offsets, Nr, K, D, bn);
+            CU_LAUNCHED(cx, op);
+        }
+        down_bias_grad_k<<<Nr, 32, 0, cx->stream>>>(gtab, dh, c->offsets, Nr, bn);
+        CU_LAUNCHED(cx, op);
+    }
     /* sum the slots of each token, then the shared LayerNorm backward (unit affine) */
     token_bwd_k<<<(T + SF_WARPS - 1) / SF_WARPS, SF_WARPS * 32, 0, cx->stream>>>(dx, s->dxhat, dslot, c->xhat,
                                                                                c->rstd, T, K, D);

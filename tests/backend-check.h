@@ -2,9 +2,15 @@
  * backends with the same random inputs and compared: be[0] is the reference,
  * be[1] the backend under test. Inputs are made on the host, uploaded to each
  * backend, and the outputs downloaded; gradient outputs start from the same
- * random contents (backward ops add into them). A tolerance of 0 asks for
- * bitwise equality; otherwise the error is max |got - ref| / max |ref| over the
- * output. Shared by test_backend.c (the CPU backend against plain ops.h) and
+ * random contents (backward ops add into them), while forward outputs, caches
+ * and scratch that an op must overwrite start as NaN (bc_junk), so an op that
+ * adds where it must write, or leaves an element unwritten, shows as NOT
+ * FINITE. A tolerance of 0 asks for bitwise equality (and finite values);
+ * otherwise the error is max |got - ref| / max |ref| over the output. Besides
+ * the shapes of the model, the cases cover NULL gradients, several heads and
+ * batch splits in attention, column sums over several row chunks, reductions
+ * of 2^20 values, and the SFFM with exact ties and a larger routing.
+ * Shared by test_backend.c (the CPU backend against plain ops.h) and
  * test_backend_cuda.c (a module backend against the CPU). */
 #ifndef SIBVAD_BACKEND_CHECK_H
 #define SIBVAD_BACKEND_CHECK_H
@@ -21,6 +27,9 @@ typedef struct bcheck {
     sibvad_be be[2];            /* 0: reference, 1: under test */
     double tol_gemm;            /* matrix-product and reduction ops (0: bitwise) */
     double tol_elem;            /* elementwise and layout ops (0: bitwise) */
+    double tol_router;          /* the SFFM's router probabilities (tol_gemm unless set) */
+    const char *tag;            /* said after the backend's name in every line (NULL: none) */
+    int quiet;                  /* print failures only */
     int fails, checks;
     sibvad_rng rng;
     void *dev[2][1024];
@@ -36,6 +45,7 @@ static void bc_init(bcheck *X, sibvad_be ref, sibvad_be be, double tol_gemm, dou
     X->be[1] = be;
     X->tol_gemm = tol_gemm;
     X->tol_elem = tol_elem;
+    X->tol_router = tol_gemm;
     sibvad_rng_seed(&X->rng, 20240605);
 }
 
@@ -84,6 +94,26 @@ static float *bc_dev(bcheck *X, int k, const float *host, size_t n)
     return bc_devb(X, k, host, sizeof(float) * n);
 }
 
+/* bytes on backend k that an op must overwrite: all bits set (NaN as floats,
+ * -1 as ints) */
+static void *bc_junkb(bcheck *X, int k, size_t bytes)
+{
+    unsigned char *h = malloc(bytes ? bytes : 1);
+    if (!h) {
+        fprintf(stderr, "backend check: out of host memory\n");
+        exit(2);
+    }
+    memset(h, 0xff, bytes ? bytes : 1);
+    void *p = bc_devb(X, k, h, bytes);
+    free(h);
+    return p;
+}
+
+static float *bc_junk(bcheck *X, int k, size_t n)
+{
+    return bc_junkb(X, k, sizeof(float) * n);
+}
+
 static float *bc_get(bcheck *X, int k, const float *dev, size_t n)
 {
     float *h = bc_h(X, n);
@@ -104,7 +134,8 @@ static void bc_done(bcheck *X)
     for (int k = 0; k < 2; k++) {
         sibvad_error e;
         if (X->be[k]->synchronize(X->be[k], &e) < 0) {
-            printf("FAIL - %s: asynchronous error: %s\n", X->be[k]->name, e.msg);
+            printf("FAIL - %s%s%s: asynchronous error: %s\n", X->be[k]->name, X->tag ? " " : "",
+                   X->tag ? X->tag : "", e.msg);
             X->fails++;
         }
         while (X->ndev[k] > 0)
@@ -119,22 +150,26 @@ static void bc_report(bcheck *X, int ok, const char *what, const char *detail)
     X->checks++;
     if (!ok)
         X->fails++;
-    printf("%s - %s vs %s: %s%s%s\n", ok ? "ok  " : "FAIL", X->be[1]->name, X->be[0]->name, what,
-           detail[0] ? ": " : "", detail);
+    if (ok && X->quiet)
+        return;
+    printf("%s - %s%s%s vs %s: %s%s%s\n", ok ? "ok  " : "FAIL", X->be[1]->name, X->tag ? " " : "",
+           X->tag ? X->tag : "", X->be[0]->name, what, detail[0] ? ": " : "", detail);
 }
 
 static void bc_cmp(bcheck *X, const char *what, const float *ref, const float *got, size_t n, double tol)
 {
     char d[256];
     if (tol == 0.0) {
-        size_t i = 0;
+        size_t i = 0, nf = 0;
         while (i < n && memcmp(ref + i, got + i, sizeof(float)) == 0)
             i++;
+        for (size_t j = 0; j < n; j++) /* equal NaN left in both is no pass */
+            nf += !isfinite(ref[j]) || !isfinite(got[j]);
         if (i < n)
             snprintf(d, sizeof d, "not bitwise equal: first at %zu of %zu (%.9g vs %.9g)", i, n, got[i], ref[i]);
         else
-            snprintf(d, sizeof d, "bitwise equal (%zu values)", n);
-        bc_report(X, i == n, what, d);
+            snprintf(d, sizeof d, "bitwise equal (%zu values)%s", n, nf ? ", NOT FINITE" : "");
+        bc_report(X, i == n && nf == 0, what, d);
         return;
     }
     double num = 0.0, den = 0.0;
@@ -155,7 +190,7 @@ static void bc_cmp1(bcheck *X, const char *what, double ref, double got, double 
     char d[256];
     if (tol == 0.0) {
         snprintf(d, sizeof d, "%.17g vs %.17g", got, ref);
-        bc_report(X, memcmp(&ref, &got, sizeof ref) == 0, what, d);
+        bc_report(X, memcmp(&ref, &got, sizeof ref) == 0 && isfinite(ref), what, d);
         return;
     }
     const double err = fabs(got - ref) / fmax(fabs(ref), 1e-30);
@@ -171,6 +206,30 @@ static void bc_cmpi(bcheck *X, const char *what, const int *ref, const int *got,
         i++;
     snprintf(d, sizeof d, i == n ? "equal (%zu values)" : "differ at %zu", i == n ? n : i);
     bc_report(X, i == n, what, d);
+}
+
+/* Gradients passed as NULL (the op must skip that work and leave the rest
+ * as it is); 0: every one given. */
+#define BC_NO_BIAS 0x01 /* linear: no bias (and no bias gradient) */
+#define BC_NO_DIN 0x02
+#define BC_NO_DW 0x04
+#define BC_NO_DB 0x08
+#define BC_NO_DQ 0x10
+#define BC_NO_DK 0x20
+#define BC_NO_DV 0x40
+
+/* " (din, dW NULL)" for the flags' NULL gradients ("" for none) */
+static const char *bc_nulls(char *buf, size_t len, int flags)
+{
+    static const char *names[7] = {"bias", "din", "dW", "db", "dq", "dk", "dv"};
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 7; i++)
+        if (flags & (1 << i))
+            o += snprintf(buf + o, o < len ? len - o : 0, "%s%s", o ? ", " : " (", names[i]);
+    if (o)
+        snprintf(buf + o, o < len ? len - o : 0, " NULL)");
+    return buf;
 }
 
 /* ---- the checks: k runs over the two backends ---- */
@@ -200,37 +259,41 @@ static void bc_memory(bcheck *X)
     bc_done(X);
 }
 
-static void bc_linear(bcheck *X, int R, int I, int O, int bias, int with_din)
+/* flags: BC_NO_BIAS, BC_NO_DIN, BC_NO_DW */
+static void bc_linear(bcheck *X, int R, int I, int O, int flags)
 {
+    const int bias = !(flags & BC_NO_BIAS);
     float *in = bc_rand(X, (size_t)R * I, 1.0f), *W = bc_rand(X, (size_t)O * I, 0.3f), *b = bc_rand(X, O, 0.3f);
-    float *out0 = bc_rand(X, (size_t)R * O, 1.0f), *dout = bc_rand(X, (size_t)R * O, 1.0f);
+    float *dout = bc_rand(X, (size_t)R * O, 1.0f);
     float *din0 = bc_rand(X, (size_t)R * I, 1.0f), *dW0 = bc_rand(X, (size_t)O * I, 1.0f), *db0 = bc_rand(X, O, 1.0f);
     float *o[2], *din[2], *dW[2], *db[2];
     FOR_BE {
-        float *dO = bc_dev(X, k, out0, (size_t)R * O), *dI = bc_dev(X, k, in, (size_t)R * I);
+        float *dO = bc_junk(X, k, (size_t)R * O), *dI = bc_dev(X, k, in, (size_t)R * I);
         float *dWt = bc_dev(X, k, W, (size_t)O * I), *dB = bc_dev(X, k, b, O);
         BE->linear_forward(BE, dO, dI, dWt, bias ? dB : NULL, R, I, O);
         o[k] = bc_get(X, k, dO, (size_t)R * O);
         float *gI = bc_dev(X, k, din0, (size_t)R * I), *gW = bc_dev(X, k, dW0, (size_t)O * I);
         float *gB = bc_dev(X, k, db0, O), *gO = bc_dev(X, k, dout, (size_t)R * O);
-        BE->linear_backward(BE, with_din ? gI : NULL, gW, bias ? gB : NULL, gO, dI, dWt, R, I, O);
+        BE->linear_backward(BE, flags & BC_NO_DIN ? NULL : gI, flags & BC_NO_DW ? NULL : gW, bias ? gB : NULL, gO,
+                            dI, dWt, R, I, O);
         din[k] = bc_get(X, k, gI, (size_t)R * I);
         dW[k] = bc_get(X, k, gW, (size_t)O * I);
         db[k] = bc_get(X, k, gB, O);
     }
-    char w[96];
-    snprintf(w, sizeof w, "linear %dx%d->%d%s forward", R, I, O, bias ? "" : " (no bias)");
+    char w[128], nl[64];
+    bc_nulls(nl, sizeof nl, flags);
+    snprintf(w, sizeof w, "linear %dx%d->%d%s forward", R, I, O, nl);
     bc_cmp(X, w, o[0], o[1], (size_t)R * O, X->tol_gemm);
-    snprintf(w, sizeof w, "linear %dx%d->%d%s backward din%s", R, I, O, bias ? "" : " (no bias)",
-             with_din ? "" : " (NULL: untouched)");
+    snprintf(w, sizeof w, "linear %dx%d->%d%s backward din", R, I, O, nl);
     bc_cmp(X, w, din[0], din[1], (size_t)R * I, X->tol_gemm);
-    snprintf(w, sizeof w, "linear %dx%d->%d backward dW, db", R, I, O);
+    snprintf(w, sizeof w, "linear %dx%d->%d%s backward dW, db", R, I, O, nl);
     bc_cmp(X, w, dW[0], dW[1], (size_t)O * I, X->tol_gemm);
     bc_cmp(X, w, db[0], db[1], O, X->tol_gemm);
     bc_done(X);
 }
 
-static void bc_layernorm(bcheck *X, int R, int C, float eps)
+/* flags: BC_NO_DIN, BC_NO_DW (the scale's gradient), BC_NO_DB */
+static void bc_layernorm(bcheck *X, int R, int C, float eps, int flags)
 {
     float *in = bc_rand(X, (size_t)R * C, 2.0f), *w = bc_rand(X, C, 0.5f), *b = bc_rand(X, C, 0.5f);
     float *dout = bc_rand(X, (size_t)R * C, 1.0f), *din0 = bc_rand(X, (size_t)R * C, 1.0f);
@@ -240,7 +303,7 @@ static void bc_layernorm(bcheck *X, int R, int C, float eps)
             in[(size_t)r * C + c] += 0.5f * (float)(r % 5);
     float *o[2], *mu[2], *rs[2], *din[2], *dw[2], *db[2];
     FOR_BE {
-        float *dO = bc_dev(X, k, NULL, (size_t)R * C), *dM = bc_dev(X, k, NULL, R), *dR = bc_dev(X, k, NULL, R);
+        float *dO = bc_junk(X, k, (size_t)R * C), *dM = bc_junk(X, k, R), *dR = bc_junk(X, k, R);
         float *dI = bc_dev(X, k, in, (size_t)R * C), *dw_ = bc_dev(X, k, w, C), *db_ = bc_dev(X, k, b, C);
         BE->layernorm_forward(BE, dO, dM, dR, dI, dw_, db_, R, C, eps);
         o[k] = bc_get(X, k, dO, (size_t)R * C);
@@ -248,17 +311,23 @@ static void bc_layernorm(bcheck *X, int R, int C, float eps)
         rs[k] = bc_get(X, k, dR, R);
         float *gI = bc_dev(X, k, din0, (size_t)R * C), *gw = bc_dev(X, k, dw0, C), *gb = bc_dev(X, k, db0, C);
         float *gO = bc_dev(X, k, dout, (size_t)R * C);
-        BE->layernorm_backward(BE, gI, gw, gb, gO, dI, dw_, dM, dR, R, C);
+        BE->layernorm_backward(BE, flags & BC_NO_DIN ? NULL : gI, flags & BC_NO_DW ? NULL : gw,
+                               flags & BC_NO_DB ? NULL : gb, gO, dI, dw_, dM, dR, R, C);
         din[k] = bc_get(X, k, gI, (size_t)R * C);
         dw[k] = bc_get(X, k, gw, C);
         db[k] = bc_get(X, k, gb, C);
     }
-    bc_cmp(X, "layernorm forward out", o[0], o[1], (size_t)R * C, X->tol_gemm);
-    bc_cmp(X, "layernorm forward mean", mu[0], mu[1], R, X->tol_gemm);
-    bc_cmp(X, "layernorm forward rstd", rs[0], rs[1], R, X->tol_gemm);
-    bc_cmp(X, "layernorm backward din", din[0], din[1], (size_t)R * C, X->tol_gemm);
-    bc_cmp(X, "layernorm backward dw", dw[0], dw[1], C, X->tol_gemm);
-    bc_cmp(X, "layernorm backward db", db[0], db[1], C, X->tol_gemm);
+    char w_[128], nl[64];
+    bc_nulls(nl, sizeof nl, flags);
+    snprintf(w_, sizeof w_, "layernorm %dx%d%s forward out, mean, rstd", R, C, nl);
+    bc_cmp(X, w_, o[0], o[1], (size_t)R * C, X->tol_gemm);
+    bc_cmp(X, w_, mu[0], mu[1], R, X->tol_gemm);
+    bc_cmp(X, w_, rs[0], rs[1], R, X->tol_gemm);
+    snprintf(w_, sizeof w_, "layernorm %dx%d%s backward din", R, C, nl);
+    bc_cmp(X, w_, din[0], din[1], (size_t)R * C, X->tol_gemm);
+    snprintf(w_, sizeof w_, "layernorm %dx%d%s backward dw, db", R, C, nl);
+    bc_cmp(X, w_, dw[0], dw[1], C, X->tol_gemm);
+    bc_cmp(X, w_, db[0], db[1], C, X->tol_gemm);
     bc_done(X);
 }
 
@@ -269,7 +338,7 @@ static void bc_activation(bcheck *X, int kind, size_t n)
     float *in = bc_rand(X, n, 2.0f), *dout = bc_rand(X, n, 1.0f), *din0 = bc_rand(X, n, 1.0f);
     float *o[2], *din[2];
     FOR_BE {
-        float *dI = bc_dev(X, k, in, n), *dO = bc_dev(X, k, NULL, n), *gI = bc_dev(X, k, din0, n);
+        float *dI = bc_dev(X, k, in, n), *dO = bc_junk(X, k, n), *gI = bc_dev(X, k, din0, n);
         float *gO = bc_dev(X, k, dout, n);
         if (kind == 0) {
             BE->gelu_forward(BE, dO, dI, n);
@@ -292,18 +361,18 @@ static void bc_activation(bcheck *X, int kind, size_t n)
     bc_done(X);
 }
 
-static void bc_patch_embed(bcheck *X, int with_cls_pos)
+static void bc_patch_embed(bcheck *X, int Bi, int C, int Hh, int Ww, int p, int D, int with_cls_pos)
 {
-    const int Bi = 3, C = 3, Hh = 16, Ww = 24, p = 8, D = 20, Np = (Hh / p) * (Ww / p);
+    const int Np = (Hh / p) * (Ww / p);
     const size_t ntok = (size_t)Bi * (Np + 1) * D, ncols = (size_t)Bi * Np * C * p * p, nW = (size_t)D * C * p * p;
     float *img = bc_rand(X, (size_t)Bi * C * Hh * Ww, 1.0f), *W = bc_rand(X, nW, 0.1f), *b = bc_rand(X, D, 0.1f);
     float *cls = bc_rand(X, D, 0.1f), *pos = bc_rand(X, (size_t)(Np + 1) * D, 0.1f);
-    float *tok0 = bc_rand(X, ntok, 1.0f), *dtok = bc_rand(X, ntok, 1.0f);
+    float *dtok = bc_rand(X, ntok, 1.0f);
     float *dW0 = bc_rand(X, nW, 1.0f), *db0 = bc_rand(X, D, 1.0f), *dcls0 = bc_rand(X, D, 1.0f);
     float *dpos0 = bc_rand(X, (size_t)(Np + 1) * D, 1.0f);
     float *tok[2], *cols[2], *dW[2], *db[2], *dcls[2], *dpos[2];
     FOR_BE {
-        float *t = bc_dev(X, k, tok0, ntok), *cl = bc_dev(X, k, NULL, ncols);
+        float *t = bc_junk(X, k, ntok), *cl = bc_junk(X, k, ncols);
         float *im = bc_dev(X, k, img, (size_t)Bi * C * Hh * Ww);
         float *w = bc_dev(X, k, W, nW), *bb = bc_dev(X, k, b, D), *c = bc_dev(X, k, cls, D);
         float *ps = bc_dev(X, k, pos, (size_t)(Np + 1) * D);
@@ -320,8 +389,9 @@ static void bc_patch_embed(bcheck *X, int with_cls_pos)
         dcls[k] = bc_get(X, k, gc, D);
         dpos[k] = bc_get(X, k, gp, (size_t)(Np + 1) * D);
     }
-    const char *v = with_cls_pos ? "patch_embed" : "patch_embed (no cls, pos)";
-    char w[96];
+    char v[96], w[160];
+    snprintf(v, sizeof v, "patch_embed %dx%dx%dx%d p %d -> %d%s", Bi, C, Hh, Ww, p, D,
+             with_cls_pos ? "" : " (no cls, pos)");
     snprintf(w, sizeof w, "%s forward tokens", v);
     bc_cmp(X, w, tok[0], tok[1], ntok, X->tol_gemm);
     snprintf(w, sizeof w, "%s forward cols", v);
@@ -334,7 +404,8 @@ static void bc_patch_embed(bcheck *X, int with_cls_pos)
     bc_done(X);
 }
 
-static void bc_conv2d(bcheck *X, int Ci, int Co, int kk)
+/* flags: BC_NO_DIN, BC_NO_DW */
+static void bc_conv2d(bcheck *X, int Ci, int Co, int kk, int flags)
 {
     const int B = 2, Hh = 12, Ww = 10;
     const size_t ni = (size_t)B * Ci * Hh * Ww, no = (size_t)B * Co * Hh * Ww, nW = (size_t)Co * Ci * kk * kk;
@@ -343,21 +414,23 @@ static void bc_conv2d(bcheck *X, int Ci, int Co, int kk)
     float *db0 = bc_rand(X, Co, 1.0f);
     float *o[2], *din[2], *dW[2], *db[2];
     FOR_BE {
-        float *dI = bc_dev(X, k, in, ni), *dO = bc_dev(X, k, NULL, no), *w = bc_dev(X, k, W, nW);
+        float *dI = bc_dev(X, k, in, ni), *dO = bc_junk(X, k, no), *w = bc_dev(X, k, W, nW);
         float *bb = bc_dev(X, k, b, Co);
         BE->conv2d_forward(BE, dO, dI, w, bb, B, Ci, Co, Hh, Ww, kk);
         o[k] = bc_get(X, k, dO, no);
         float *gI = bc_dev(X, k, din0, ni), *gW = bc_dev(X, k, dW0, nW), *gb = bc_dev(X, k, db0, Co);
         float *gO = bc_dev(X, k, dout, no);
-        BE->conv2d_backward(BE, gI, gW, gb, gO, dI, w, B, Ci, Co, Hh, Ww, kk);
+        BE->conv2d_backward(BE, flags & BC_NO_DIN ? NULL : gI, flags & BC_NO_DW ? NULL : gW, gb, gO, dI, w, B, Ci,
+                            Co, Hh, Ww, kk);
         din[k] = bc_get(X, k, gI, ni);
         dW[k] = bc_get(X, k, gW, nW);
         db[k] = bc_get(X, k, gb, Co);
     }
-    char w[96];
-    snprintf(w, sizeof w, "conv2d %dx%d %d->%d forward", kk, kk, Ci, Co);
+    char w[128], nl[64];
+    bc_nulls(nl, sizeof nl, flags);
+    snprintf(w, sizeof w, "conv2d %dx%d %d->%d%s forward", kk, kk, Ci, Co, nl);
     bc_cmp(X, w, o[0], o[1], no, X->tol_gemm);
-    snprintf(w, sizeof w, "conv2d %dx%d %d->%d backward din, dW, db", kk, kk, Ci, Co);
+    snprintf(w, sizeof w, "conv2d %dx%d %d->%d%s backward din, dW, db", kk, kk, Ci, Co, nl);
     bc_cmp(X, w, din[0], din[1], ni, X->tol_gemm);
     bc_cmp(X, w, dW[0], dW[1], nW, X->tol_gemm);
     bc_cmp(X, w, db[0], db[1], Co, X->tol_gemm);
@@ -371,7 +444,7 @@ static void bc_unpatchify(bcheck *X)
     float *patches = bc_rand(X, n, 1.0f), *dimg = bc_rand(X, n, 1.0f), *dp0 = bc_rand(X, n, 1.0f);
     float *img[2], *dp[2];
     FOR_BE {
-        float *P = bc_dev(X, k, patches, n), *I = bc_dev(X, k, NULL, n), *gI = bc_dev(X, k, dimg, n);
+        float *P = bc_dev(X, k, patches, n), *I = bc_junk(X, k, n), *gI = bc_dev(X, k, dimg, n);
         float *gP = bc_dev(X, k, dp0, n);
         BE->unpatchify(BE, I, P, B, C, gh, gw, p);
         BE->unpatchify_backward(BE, gP, gI, B, C, gh, gw, p);
@@ -383,10 +456,11 @@ static void bc_unpatchify(bcheck *X)
     bc_done(X);
 }
 
-/* self: q, k, v as column blocks of one fused (B*N, 3D) buffer; else separate, M = N + 1 */
-static void bc_attention(bcheck *X, int self)
+/* self: q, k, v as column blocks of one fused (B*N, 3D) buffer; else
+ * separate, M = N + 1. flags: BC_NO_DQ, BC_NO_DK, BC_NO_DV. */
+static void bc_attention(bcheck *X, int self, int B, int N, int H, int dh, int flags)
 {
-    const int B = 2, N = 9, H = 2, dh = 8, D = H * dh, M = self ? N : N + 1;
+    const int D = H * dh, M = self ? N : N + 1;
     const int ld = self ? 3 * D : D;
     const size_t nq = (size_t)B * N * ld, nk = (size_t)B * M * ld, no = (size_t)B * N * D;
     const size_t np = (size_t)B * H * N * M;
@@ -397,19 +471,21 @@ static void bc_attention(bcheck *X, int self)
     FOR_BE {
         float *Q = bc_dev(X, k, q, nq), *K = self ? Q + D : bc_dev(X, k, kk, nk);
         float *V = self ? Q + 2 * D : bc_dev(X, k, v, nk);
-        float *O = bc_dev(X, k, NULL, no), *P = bc_dev(X, k, NULL, np), *S = bc_dev(X, k, NULL, np);
+        float *O = bc_junk(X, k, no), *P = bc_junk(X, k, np), *S = bc_junk(X, k, np);
         BE->attention_forward(BE, O, P, Q, ld, K, ld, V, ld, B, N, M, H, dh);
         o[k] = bc_get(X, k, O, no);
         pr[k] = bc_get(X, k, P, np);
         float *gO = bc_dev(X, k, dout, no), *gQ = bc_dev(X, k, dq0, nq);
         float *gK = self ? gQ + D : bc_dev(X, k, dk0, nk), *gV = self ? gQ + 2 * D : bc_dev(X, k, dv0, nk);
-        BE->attention_backward(BE, gQ, gK, gV, S, gO, P, Q, ld, K, ld, V, ld, B, N, M, H, dh);
+        BE->attention_backward(BE, flags & BC_NO_DQ ? NULL : gQ, flags & BC_NO_DK ? NULL : gK,
+                               flags & BC_NO_DV ? NULL : gV, S, gO, P, Q, ld, K, ld, V, ld, B, N, M, H, dh);
         dq[k] = bc_get(X, k, gQ, nq);
         dk[k] = self ? dq[k] : bc_get(X, k, gK, nk);
         dv[k] = self ? dq[k] : bc_get(X, k, gV, nk);
     }
-    const char *v_ = self ? "attention (self, fused qkv)" : "attention (cross, M = N + 1)";
-    char w[96];
+    char v_[128], w[192], nl[64];
+    snprintf(v_, sizeof v_, "attention (%s, B %d N %d M %d H %d dh %d)%s", self ? "self, fused qkv" : "cross", B, N, M,
+             H, dh, bc_nulls(nl, sizeof nl, flags));
     snprintf(w, sizeof w, "%s forward out", v_);
     bc_cmp(X, w, o[0], o[1], no, X->tol_gemm);
     snprintf(w, sizeof w, "%s forward probs", v_);
@@ -424,13 +500,16 @@ static void bc_attention(bcheck *X, int self)
     bc_done(X);
 }
 
-static void bc_losses(bcheck *X)
+/* zero_row: the second row of the cosine inputs a all zeros (|a| below the 1e-8 floor) */
+static void bc_losses(bcheck *X, int zero_row)
 {
     const size_t n = 70001;
     const int B = 3, S = 24;
     float *a = bc_rand(X, n, 1.0f), *b = bc_rand(X, n, 1.0f), *pv = bc_rand(X, n, 1.0f), *g0 = bc_rand(X, n, 1.0f);
     float *sa = bc_rand(X, (size_t)B * S, 1.0f), *st = bc_rand(X, (size_t)B * S, 1.0f);
     float *sg0 = bc_rand(X, (size_t)B * S, 1.0f);
+    if (zero_row)
+        memset(sa + S, 0, sizeof(float) * S);
     double mse[2], mot[2], cosl[2];
     float *dmse[2], *dmot[2], *dcos[2], *dist[2];
     FOR_BE {
@@ -443,20 +522,25 @@ static void bc_losses(bcheck *X)
         dmse[k] = bc_get(X, k, G, n);
         dmot[k] = bc_get(X, k, G2, n);
         float *SA = bc_dev(X, k, sa, (size_t)B * S), *ST = bc_dev(X, k, st, (size_t)B * S);
-        float *SG = bc_dev(X, k, sg0, (size_t)B * S), *DI = bc_dev(X, k, NULL, B);
+        float *SG = bc_dev(X, k, sg0, (size_t)B * S), *DI = bc_junk(X, k, B);
         cosl[k] = BE->cosine_loss_forward(BE, SA, ST, B, S);
         BE->cosine_loss_backward(BE, SG, SA, ST, B, S, 0.9f);
         BE->cosine_distance(BE, DI, SA, ST, B, S);
         dcos[k] = bc_get(X, k, SG, (size_t)B * S);
         dist[k] = bc_get(X, k, DI, B);
     }
+    const char *zr = zero_row ? " (a zero row)" : "";
+    char w[96];
     bc_cmp1(X, "mse forward", mse[0], mse[1], X->tol_gemm);
     bc_cmp(X, "mse backward", dmse[0], dmse[1], n, X->tol_elem);
     bc_cmp1(X, "motion loss forward", mot[0], mot[1], X->tol_gemm);
     bc_cmp(X, "motion loss backward", dmot[0], dmot[1], n, X->tol_elem);
-    bc_cmp1(X, "cosine loss forward", cosl[0], cosl[1], X->tol_gemm);
-    bc_cmp(X, "cosine loss backward", dcos[0], dcos[1], (size_t)B * S, X->tol_gemm);
-    bc_cmp(X, "cosine distance", dist[0], dist[1], B, X->tol_gemm);
+    snprintf(w, sizeof w, "cosine loss forward%s", zr);
+    bc_cmp1(X, w, cosl[0], cosl[1], X->tol_gemm);
+    snprintf(w, sizeof w, "cosine loss backward%s", zr);
+    bc_cmp(X, w, dcos[0], dcos[1], (size_t)B * S, X->tol_gemm);
+    snprintf(w, sizeof w, "cosine distance%s", zr);
+    bc_cmp(X, w, dist[0], dist[1], B, X->tol_gemm);
     bc_done(X);
 }
 
@@ -489,7 +573,7 @@ static void bc_layout(bcheck *X)
     float *cdo = bc_rand(X, nc, 1.0f), *da0 = bc_rand(X, (size_t)R * Ca, 1.0f), *db0 = bc_rand(X, (size_t)R * Cb, 1.0f);
     float *il[2], *ilb[2], *ga[2], *cat[2], *cda[2], *cdb[2], *cdb2[2];
     FOR_BE {
-        float *I = bc_dev(X, k, in, n), *O = bc_dev(X, k, NULL, n), *O2 = bc_dev(X, k, NULL, n);
+        float *I = bc_dev(X, k, in, n), *O = bc_junk(X, k, n), *O2 = bc_junk(X, k, n);
         float *gI = bc_dev(X, k, din0, n), *gO = bc_dev(X, k, dout, n);
         BE->interleave_frames(BE, O, I, B, T, N, C);
         BE->interleave_frames_backward(BE, gI, gO, B, T, N, C);
@@ -497,7 +581,7 @@ static void bc_layout(bcheck *X)
         il[k] = bc_get(X, k, O, n);
         ilb[k] = bc_get(X, k, gI, n);
         ga[k] = bc_get(X, k, O2, n);
-        float *A = bc_dev(X, k, a, (size_t)R * Ca), *Bb = bc_dev(X, k, b, (size_t)R * Cb), *Cc = bc_dev(X, k, NULL, nc);
+        float *A = bc_dev(X, k, a, (size_t)R * Ca), *Bb = bc_dev(X, k, b, (size_t)R * Cb), *Cc = bc_junk(X, k, nc);
         float *gC = bc_dev(X, k, cdo, nc), *gA = bc_dev(X, k, da0, (size_t)R * Ca);
         float *gB = bc_dev(X, k, db0, (size_t)R * Cb), *gB2 = bc_dev(X, k, db0, (size_t)R * Cb);
         BE->concat_channels(BE, Cc, A, Ca, Bb, Cb, R);
@@ -525,15 +609,16 @@ static void bc_elementwise(bcheck *X, size_t n)
     float *rs[2], *ry[2], *rad[2], *ral[2], *rsc[2];
     double dot[2];
     FOR_BE {
-        float *A = bc_dev(X, k, a, n), *Bv = bc_dev(X, k, b, n), *Cv = bc_dev(X, k, c, n), *O = bc_dev(X, k, NULL, n);
+        float *A = bc_dev(X, k, a, n), *Bv = bc_dev(X, k, b, n), *Cv = bc_dev(X, k, c, n), *O = bc_junk(X, k, n);
+        float *O2 = bc_junk(X, k, n);
         float *Y = bc_dev(X, k, c, n), *Al = bc_dev(X, k, a, n), *Sc = bc_dev(X, k, b, n);
         BE->sub(BE, O, A, Bv, n);
         rs[k] = bc_get(X, k, O, n);
         BE->axpy(BE, Y, A, -0.37f, n);
         ry[k] = bc_get(X, k, Y, n);
         dot[k] = BE->dot(BE, A, Bv, n);
-        BE->add(BE, O, A, Cv, n);
-        rad[k] = bc_get(X, k, O, n);
+        BE->add(BE, O2, A, Cv, n);
+        rad[k] = bc_get(X, k, O2, n);
         BE->add(BE, Al, Al, Bv, n);   /* out aliases a */
         BE->add(BE, Al, Cv, Al, n);   /* out aliases b */
         ral[k] = bc_get(X, k, Al, n);
@@ -563,7 +648,7 @@ static void bc_rowvec(bcheck *X, int R, int C)
     float *din0 = bc_rand(X, n, 1.0f), *dv0 = bc_rand(X, C, 1.0f);
     float *ar[2], *mr[2], *din[2], *dv[2], *din2[2], *dv2[2];
     FOR_BE {
-        float *Xv = bc_dev(X, k, x, n), *V = bc_dev(X, k, v, C), *O = bc_dev(X, k, NULL, n), *In = bc_dev(X, k, x, n);
+        float *Xv = bc_dev(X, k, x, n), *V = bc_dev(X, k, v, C), *O = bc_junk(X, k, n), *In = bc_dev(X, k, x, n);
         BE->add_rowvec(BE, Xv, V, R, C);
         ar[k] = bc_get(X, k, Xv, n);
         BE->mul_rowvec(BE, O, In, V, R, C);
@@ -592,15 +677,15 @@ static void bc_rowvec(bcheck *X, int R, int C)
     bc_done(X);
 }
 
-static void bc_visual_error(bcheck *X, int C)
+static void bc_visual_error(bcheck *X, int C, size_t HW)
 {
     const int B = 3;
-    const size_t HW = 24 * 32, n = (size_t)B * C * HW;
+    const size_t n = (size_t)B * C * HW;
     float *pred = bc_rand(X, n, 1.0f), *target = bc_rand(X, n, 1.0f);
     float vis[2][3], vis2[2][3], *map[2], *map2[2];
     FOR_BE {
-        float *P = bc_dev(X, k, pred, n), *T = bc_dev(X, k, target, n), *M = bc_dev(X, k, NULL, (size_t)B * HW);
-        float *M2 = bc_dev(X, k, NULL, (size_t)B * HW);
+        float *P = bc_dev(X, k, pred, n), *T = bc_dev(X, k, target, n), *M = bc_junk(X, k, (size_t)B * HW);
+        float *M2 = bc_junk(X, k, (size_t)B * HW);
         BE->visual_error(BE, vis[k], M, P, T, B, C, HW);
         BE->visual_error(BE, vis2[k], NULL, P, T, B, C, HW);
         BE->visual_error(BE, NULL, M2, P, T, B, C, HW);
@@ -608,28 +693,39 @@ static void bc_visual_error(bcheck *X, int C)
         map2[k] = bc_get(X, k, M2, (size_t)B * HW);
     }
     char w[96];
-    snprintf(w, sizeof w, "visual_error (C %d) visual", C);
+    snprintf(w, sizeof w, "visual_error (C %d, HW %zu) visual", C, HW);
     bc_cmp(X, w, vis[0], vis[1], B, X->tol_gemm);
-    snprintf(w, sizeof w, "visual_error (C %d) visual without map", C);
+    snprintf(w, sizeof w, "visual_error (C %d, HW %zu) visual without map", C, HW);
     bc_cmp(X, w, vis2[0], vis2[1], B, X->tol_gemm);
-    snprintf(w, sizeof w, "visual_error (C %d) error map", C);
+    snprintf(w, sizeof w, "visual_error (C %d, HW %zu) error map", C, HW);
     bc_cmp(X, w, map[0], map[1], (size_t)B * HW, X->tol_elem);
-    snprintf(w, sizeof w, "visual_error (C %d) error map without visual", C);
+    snprintf(w, sizeof w, "visual_error (C %d, HW %zu) error map without visual", C, HW);
     bc_cmp(X, w, map2[0], map2[1], (size_t)B * HW, X->tol_elem);
     bc_done(X);
 }
 
-/* the SFFM op: forward (out, router, routing, gate weights, loads, balance) and backward */
-static void bc_sffm(bcheck *X, int Ns)
+/* SFFM variants */
+#define BC_SFFM_TIES 1  /* gate weights all zero: uniform scores, every pick an exact tie */
+#define BC_SFFM_NO_DX 2 /* backward with dx NULL */
+
+/* the SFFM op: forward (out, router, routing, grouping, gate weights, loads,
+ * balance) and backward. Every cache and scratch array starts as junk: the
+ * op's contract is to write each before reading it. */
+static void bc_sffm(bcheck *X, sibvad_sffm_dims d, int flags)
 {
-    const sibvad_sffm_dims d = {.B = 2, .Ts = 9, .D = 16, .Nr = 7, .K = 2, .Ns = Ns, .b = 4, .scale = 2.0f,
-                                .alpha = 0.5f};
-    const int Nr = d.Nr, D = d.D, K = d.K, bn = d.b;
+    enum { MAXF = 16 };
+    const int Nr = d.Nr, D = d.D, K = d.K, bn = d.b, Ns = d.Ns;
+    if (Nr + 1 > MAXF) {
+        fprintf(stderr, "backend check: sffm: at most %d filters\n", MAXF - 1);
+        exit(2);
+    }
     const size_t T = (size_t)d.B * d.Ts, bs = (size_t)bn * Ns, bsz = bs ? bs : 1;
     float *x = bc_rand(X, T * D, 1.0f), *gate = bc_rand(X, (size_t)Nr * D, 0.6f), *dout = bc_rand(X, T * D, 1.0f);
     float *dx0 = bc_rand(X, T * D, 1.0f), *ggate0 = bc_rand(X, (size_t)Nr * D, 1.0f);
-    float *hw[6][8], *hg[6][8]; /* host weights and gradient starts, per array and filter */
-    size_t sz[8][6];
+    if (flags & BC_SFFM_TIES)
+        memset(gate, 0, sizeof(float) * Nr * D);
+    float *hw[6][MAXF], *hg[6][MAXF]; /* host weights and gradient starts, per array and filter */
+    size_t sz[MAXF][6];
     for (int i = 0; i <= Nr; i++) {
         const int bw = i == Nr ? bn * Ns : bn;
         const size_t s6[6] = {D, D, (size_t)bw * D, bw, (size_t)D * bw, D};
@@ -643,11 +739,11 @@ static void bc_sffm(bcheck *X, int Ns)
                     hw[a][i][j] += 1.0f; /* LayerNorm scale around 1 */
         }
     }
-    float *out[2], *s[2], *gw[2], *f[2], *dx[2], *dgate[2], *dw[2][6][8];
-    int *topk[2];
+    float *out[2], *s[2], *gw[2], *f[2], *dx[2], *dgate[2], *dw[2][6][MAXF];
+    int *topk[2], *order[2], *offsets[2];
     float bal[2];
     FOR_BE {
-        float *wa[6][8], *ga[6][8];
+        float *wa[6][MAXF], *ga[6][MAXF];
         for (int a = 0; a < 6; a++)
             for (int i = 0; i <= Nr; i++) {
                 wa[a][i] = hw[a][i] ? bc_dev(X, k, hw[a][i], sz[i][a]) : NULL;
@@ -656,24 +752,24 @@ static void bc_sffm(bcheck *X, int Ns)
         sibvad_sffm_weights w = {bc_dev(X, k, gate, (size_t)Nr * D), wa[0], wa[1], wa[2], wa[3], wa[4], wa[5]};
         sibvad_sffm_weights g = {bc_dev(X, k, ggate0, (size_t)Nr * D), ga[0], ga[1], ga[2], ga[3], ga[4], ga[5]};
         sibvad_sffm_cache c = {0};
-        c.xhat = bc_dev(X, k, NULL, T * D);
-        c.mean = bc_dev(X, k, NULL, T);
-        c.rstd = bc_dev(X, k, NULL, T);
-        c.s = bc_dev(X, k, NULL, T * Nr);
-        c.topk = bc_devb(X, k, NULL, sizeof(int) * T * K);
-        c.gw = bc_dev(X, k, NULL, T * K);
-        c.order = bc_devb(X, k, NULL, sizeof(int) * T * K);
-        c.offsets = bc_devb(X, k, NULL, sizeof(int) * (Nr + 1));
-        c.h = bc_dev(X, k, NULL, T * K * bn);
-        c.a = bc_dev(X, k, NULL, T * K * bn);
-        c.hs = bc_dev(X, k, NULL, T * bsz);
-        c.as = bc_dev(X, k, NULL, T * bsz);
-        c.f = bc_dev(X, k, NULL, (size_t)d.B * Nr);
-        c.slot = bc_dev(X, k, NULL, T * K * D);
-        c.lns = bc_dev(X, k, NULL, T * D);
-        sibvad_sffm_scratch sc = {bc_dev(X, k, NULL, T * D), bc_dev(X, k, NULL, T * K), bc_dev(X, k, NULL, T * Nr),
-                                  bc_dev(X, k, NULL, T * bsz), bc_dev(X, k, NULL, T * bsz), bc_dev(X, k, NULL, T * D)};
-        float *Xd = bc_dev(X, k, x, T * D), *O = bc_dev(X, k, NULL, T * D), *gO = bc_dev(X, k, dout, T * D);
+        c.xhat = bc_junk(X, k, T * D);
+        c.mean = bc_junk(X, k, T);
+        c.rstd = bc_junk(X, k, T);
+        c.s = bc_junk(X, k, T * Nr);
+        c.topk = bc_junkb(X, k, sizeof(int) * T * K);
+        c.gw = bc_junk(X, k, T * K);
+        c.order = bc_junkb(X, k, sizeof(int) * T * K);
+        c.offsets = bc_junkb(X, k, sizeof(int) * (Nr + 1));
+        c.h = bc_junk(X, k, T * K * bn);
+        c.a = bc_junk(X, k, T * K * bn);
+        c.hs = bc_junk(X, k, T * bsz);
+        c.as = bc_junk(X, k, T * bsz);
+        c.f = bc_junk(X, k, (size_t)d.B * Nr);
+        c.slot = bc_junk(X, k, T * K * D);
+        c.lns = bc_junk(X, k, T * D);
+        sibvad_sffm_scratch sc = {bc_junk(X, k, T * D), bc_junk(X, k, T * K), bc_junk(X, k, T * Nr),
+                                  bc_junk(X, k, T * bsz), bc_junk(X, k, T * bsz), bc_junk(X, k, T * D)};
+        float *Xd = bc_dev(X, k, x, T * D), *O = bc_junk(X, k, T * D), *gO = bc_dev(X, k, dout, T * D);
         float *gX = bc_dev(X, k, dx0, T * D);
         BE->sffm_forward(BE, O, &c, Xd, &w, &d);
         bal[k] = c.balance;
@@ -682,28 +778,42 @@ static void bc_sffm(bcheck *X, int Ns)
         gw[k] = bc_get(X, k, c.gw, T * K);
         f[k] = bc_get(X, k, c.f, (size_t)d.B * Nr);
         topk[k] = bc_geti(X, k, c.topk, T * K);
-        BE->sffm_backward(BE, gX, &g, &sc, gO, 0.8f, &c, Xd, &w, &d);
+        order[k] = bc_geti(X, k, c.order, T * K);
+        offsets[k] = bc_geti(X, k, c.offsets, (size_t)Nr + 1);
+        BE->sffm_backward(BE, flags & BC_SFFM_NO_DX ? NULL : gX, &g, &sc, gO, 0.8f, &c, Xd, &w, &d);
         dx[k] = bc_get(X, k, gX, T * D);
         dgate[k] = bc_get(X, k, g.gate, (size_t)Nr * D);
         for (int a = 0; a < 6; a++)
             for (int i = 0; i <= Nr; i++)
                 dw[k][a][i] = ga[a][i] ? bc_get(X, k, ga[a][i], sz[i][a]) : NULL;
     }
-    char w[128];
-    const char *v = Ns ? "sffm" : "sffm (no shared filter)";
+    char v[160], w[224];
+    snprintf(v, sizeof v, "sffm (B %d Ts %d D %d Nr %d K %d b %d Ns %d%s%s)", d.B, d.Ts, D, Nr, K, bn, Ns,
+             flags & BC_SFFM_TIES ? ", exact ties" : "", flags & BC_SFFM_NO_DX ? ", dx NULL" : "");
     snprintf(w, sizeof w, "%s forward out", v);
     bc_cmp(X, w, out[0], out[1], T * D, X->tol_gemm);
     snprintf(w, sizeof w, "%s forward router probabilities", v);
-    bc_cmp(X, w, s[0], s[1], T * Nr, X->tol_gemm);
+    bc_cmp(X, w, s[0], s[1], T * Nr, X->tol_router);
     snprintf(w, sizeof w, "%s forward top-K filters", v);
     bc_cmpi(X, w, topk[0], topk[1], T * K);
+    snprintf(w, sizeof w, "%s forward slots grouped by filter (order, offsets)", v);
+    bc_cmpi(X, w, order[0], order[1], T * K);
+    bc_cmpi(X, w, offsets[0], offsets[1], (size_t)Nr + 1);
+    if (flags & BC_SFFM_TIES)
+        FOR_BE {
+            size_t i = 0;
+            while (i < T * K && topk[k][i] == (int)(i % K))
+                i++;
+            snprintf(w, sizeof w, "%s: ties go to the lowest index (top-K 0..K-1) on %s", v, BE->name);
+            bc_report(X, i == T * K, w, i == T * K ? "" : "not at the first difference");
+        }
     snprintf(w, sizeof w, "%s forward gate weights", v);
     bc_cmp(X, w, gw[0], gw[1], T * K, X->tol_gemm);
     snprintf(w, sizeof w, "%s forward load factors", v);
     bc_cmp(X, w, f[0], f[1], (size_t)d.B * Nr, X->tol_elem);
     snprintf(w, sizeof w, "%s forward balance loss", v);
     bc_cmp1(X, w, bal[0], bal[1], X->tol_gemm);
-    snprintf(w, sizeof w, "%s backward dx", v);
+    snprintf(w, sizeof w, "%s backward dx%s", v, flags & BC_SFFM_NO_DX ? " (NULL: untouched)" : "");
     bc_cmp(X, w, dx[0], dx[1], T * D, X->tol_gemm);
     snprintf(w, sizeof w, "%s backward gate gradient", v);
     bc_cmp(X, w, dgate[0], dgate[1], (size_t)Nr * D, X->tol_gemm);
@@ -727,40 +837,82 @@ static void bc_sffm(bcheck *X, int Ns)
     bc_done(X);
 }
 
+/* The SFFM cases; returns the number of failed comparisons so far. */
+static int bc_run_sffm(bcheck *X)
+{
+    const sibvad_sffm_dims small = {.B = 2, .Ts = 9, .D = 16, .Nr = 7, .K = 2, .Ns = 1, .b = 4, .scale = 2.0f,
+                                    .alpha = 0.5f};
+    const sibvad_sffm_dims large = {.B = 3, .Ts = 50, .D = 40, .Nr = 9, .K = 3, .Ns = 2, .b = 5, .scale = 2.0f,
+                                    .alpha = 0.5f};
+    sibvad_sffm_dims no_shared = small;
+    no_shared.Ns = 0;
+    bc_sffm(X, small, 0);
+    bc_sffm(X, no_shared, 0);
+    bc_sffm(X, large, BC_SFFM_NO_DX);
+    bc_sffm(X, small, BC_SFFM_TIES);
+    return X->fails;
+}
+
+/* The convolution cases (test_backend_cuda.c runs them again on the direct kernels). */
+static int bc_run_conv(bcheck *X)
+{
+    bc_conv2d(X, 3, 3, 3, 0);
+    bc_conv2d(X, 3, 3, 1, 0);
+    bc_conv2d(X, 2, 4, 3, 0);
+    bc_conv2d(X, 1, 1, 3, 0);
+    bc_conv2d(X, 3, 2, 3, BC_NO_DIN);
+    bc_conv2d(X, 3, 2, 3, BC_NO_DW);
+    return X->fails;
+}
+
 /* Every op; returns the number of failed comparisons. */
 static int bc_run_all(bcheck *X)
 {
     bc_memory(X);
-    bc_linear(X, 37, 29, 23, 1, 1);
-    bc_linear(X, 37, 29, 23, 0, 0);
-    bc_linear(X, 300, 64, 96, 1, 1);
-    bc_layernorm(X, 33, 48, 1e-5f);
-    bc_layernorm(X, 7, 1024, 1e-6f);
+    bc_linear(X, 37, 29, 23, 0);
+    bc_linear(X, 37, 29, 23, BC_NO_BIAS | BC_NO_DIN);
+    bc_linear(X, 37, 29, 23, BC_NO_DW);
+    bc_linear(X, 300, 64, 96, 0);
+    bc_linear(X, 1300, 40, 50, 0); /* db over several row chunks */
+    bc_layernorm(X, 33, 48, 1e-5f, 0);
+    bc_layernorm(X, 7, 1024, 1e-6f, 0);
+    bc_layernorm(X, 1500, 40, 1e-5f, 0); /* dw, db over several row chunks */
+    bc_layernorm(X, 33, 48, 1e-5f, BC_NO_DW | BC_NO_DB);
+    bc_layernorm(X, 33, 48, 1e-5f, BC_NO_DIN);
     for (int kind = 0; kind < 3; kind++) {
         bc_activation(X, kind, 1000);
         bc_activation(X, kind, 70001);
     }
-    bc_patch_embed(X, 1);
-    bc_patch_embed(X, 0);
-    bc_conv2d(X, 3, 3, 3);
-    bc_conv2d(X, 3, 3, 1);
-    bc_conv2d(X, 2, 4, 3);
-    bc_conv2d(X, 1, 1, 3);
+    bc_patch_embed(X, 3, 3, 16, 24, 8, 20, 1);
+    bc_patch_embed(X, 3, 3, 16, 24, 8, 20, 0);
+    bc_patch_embed(X, 5, 3, 64, 48, 4, 20, 1); /* db, dcls, dpos over several row chunks */
+    bc_run_conv(X);
     bc_unpatchify(X);
-    bc_attention(X, 1);
-    bc_attention(X, 0);
-    bc_losses(X);
+    /* batch over B (B >= H) and over H (H > B) */
+    bc_attention(X, 1, 2, 9, 2, 8, 0);
+    bc_attention(X, 0, 2, 9, 2, 8, 0);
+    bc_attention(X, 1, 2, 9, 3, 8, 0);
+    bc_attention(X, 0, 2, 9, 3, 8, 0);
+    bc_attention(X, 1, 1, 9, 2, 8, 0);
+    bc_attention(X, 0, 1, 9, 2, 8, 0);
+    bc_attention(X, 1, 2, 40, 2, 8, 0); /* rows longer than a warp */
+    bc_attention(X, 0, 2, 40, 2, 8, 0);
+    bc_attention(X, 0, 2, 9, 2, 8, BC_NO_DQ);
+    bc_attention(X, 0, 2, 9, 2, 8, BC_NO_DV);
+    bc_losses(X, 0);
+    bc_losses(X, 1);
     bc_adam(X, 5000);
     bc_adam(X, 70001);
     bc_layout(X);
     bc_elementwise(X, 1000);
     bc_elementwise(X, 100003);
+    bc_elementwise(X, (size_t)1 << 20); /* dot over 2^20 values */
     bc_rowvec(X, 13, 37);
     bc_rowvec(X, 600, 130);
-    bc_visual_error(X, 3);
-    bc_visual_error(X, 1);
-    bc_sffm(X, 1);
-    bc_sffm(X, 0);
+    bc_visual_error(X, 3, 24 * 32);
+    bc_visual_error(X, 1, 24 * 32);
+    bc_visual_error(X, 3, 128 * 160);
+    bc_run_sffm(X);
     return X->fails;
 }
 

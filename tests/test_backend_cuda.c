@@ -1,15 +1,23 @@
 /* test_backend_cuda.c: the CUDA backend against the CPU backend. Exits 77
- * (skipped) when sibvad_backend_open("cuda") fails (no module, driver or GPU)
- * and says why. Else: every op on random inputs (backend-check.h; relative
- * error 1e-4 for matrix-product and reduction ops, 1e-5 for elementwise and
- * layout ops), then whole models moved with sibvad_model_use_backend against
- * the same models on the CPU: the tiny preset (and its frozen-backbone form)
- * through forward, backward and 10 Adam steps, inference scores, a stream,
- * model files and checkpoints written from the backend, and the move back.
- * Whole-model results are compared by ||got - ref|| / ||ref|| <= 1e-3.
- * With SIBVAD_BACKEND_EXACT=1 every comparison is bitwise: the test suite runs
- * it so on a stand-in module (backend-fake.c, CPU arithmetic behind memory the
- * host cannot touch) to check the model's own code for other backends. */
+ * (skipped) when sibvad_backend_open("cuda:fp32") fails (no module, driver or
+ * GPU) and says why. The parity checks name the fp32 precision, so
+ * SIBVAD_CUDA_TF32 in the environment cannot loosen them. Else: every op on
+ * random inputs (backend-check.h; relative error 1e-4 for matrix-product and
+ * reduction ops, 1e-5 for elementwise and layout ops), while a second context
+ * runs the same op checks on its own thread (two contexts at once); the
+ * convolutions again on a context opened with SIBVAD_CUDA_CONV=direct (with
+ * cuDNN the first never runs the direct kernels); the SFFM op on "cuda:tf32"
+ * and "cuda:bf16" (router probabilities within 1e-5 and the same top-K picks:
+ * the router stays fp32; the rest within 2e-2 / 3e-2); then whole models
+ * moved with sibvad_model_use_backend against the same models on the CPU:
+ * the tiny preset (and its frozen-backbone form) through forward, backward
+ * and 10 Adam steps, inference scores, a stream, model files and checkpoints
+ * written from the backend, and the move back. Whole-model results are
+ * compared by ||got - ref|| / ||ref|| <= 1e-3. With SIBVAD_BACKEND_EXACT=1
+ * every comparison is bitwise: the test suite runs it so on a stand-in module
+ * (backend-fake.c, CPU arithmetic behind memory the host cannot touch) to
+ * check the model's own code for other backends. */
+#include <pthread.h>
 #include <unistd.h>
 
 #include "backend-check.h"
@@ -108,8 +116,8 @@ static void check_model(const char *label, sibvad_config cfg)
         return;
     }
     /* move before prepare (the twin) */
-    int rc = sibvad_model_use_backend(mb, "cuda", &e);
-    CHECK(rc == 0, "%s: use_backend(\"cuda\") before prepare: %s (%s)", label, rc ? e.msg : "ok",
+    int rc = sibvad_model_use_backend(mb, "cuda:fp32", &e);
+    CHECK(rc == 0, "%s: use_backend(\"cuda:fp32\") before prepare: %s (%s)", label, rc ? e.msg : "ok",
           sibvad_model_backend_name(mb));
     if (rc < 0)
         goto out;
@@ -274,7 +282,8 @@ static void check_model(const char *label, sibvad_config cfg)
     snprintf(w, sizeof w, "%s: prediction after the move back", label);
     cmp_model(w, sibvad_model_prediction(mc), sibvad_model_prediction(mb), B * img);
     /* and to the backend once more, after prepare (activations follow) */
-    CHECK(sibvad_model_use_backend(mb, "cuda", &e) == 0 && sibvad_model_forward(mb, frames, target, sem, B, &e) == 0,
+    CHECK(sibvad_model_use_backend(mb, "cuda:fp32", &e) == 0 &&
+              sibvad_model_forward(mb, frames, target, sem, B, &e) == 0,
           "%s: moved to the backend again, prepared activations follow: %s", label, e.msg[0] ? e.msg : "ok");
     snprintf(w, sizeof w, "%s: prediction after the second move", label);
     cmp_model(w, sibvad_model_prediction(mc), sibvad_model_prediction(mb), B * img);
@@ -356,10 +365,117 @@ out:
     free(sem);
 }
 
+/* The op checks' results into the totals */
+static void add_op_results(const char *what, const bcheck *X)
+{
+    printf("%s: %d of %d op comparisons failed\n", what, X->fails, X->checks);
+    failures += X->fails;
+    checks += X->checks;
+}
+
+static double tol_gemm(void) { return exact ? 0.0 : 1e-4; }
+static double tol_elem(void) { return exact ? 0.0 : 1e-5; }
+
+static void *op_checks_thread(void *arg)
+{
+    bc_run_all((bcheck *)arg);
+    return NULL;
+}
+
+/* Every op on be, while a second fp32 context runs the same checks on its own
+ * thread: contexts share nothing (no globals), so both pass. */
+static void check_ops_two_contexts(sibvad_be be)
+{
+    sibvad_error e = {{0}};
+    bcheck *X = malloc(sizeof *X), *X2 = malloc(sizeof *X2);
+    if (!X || !X2) {
+        CHECK(0, "op checks: out of memory");
+        free(X);
+        free(X2);
+        return;
+    }
+    sibvad_backend *be2 = sibvad_backend_open("cuda:fp32", &e);
+    CHECK(be2 != NULL, "a second \"cuda:fp32\" context: %s", be2 ? be2->name : e.msg);
+    pthread_t th;
+    int threaded = 0;
+    if (be2) {
+        bc_init(X2, sibvad_backend_cpu(), be2, tol_gemm(), tol_elem());
+        X2->tag = "[second context, own thread]";
+        X2->quiet = 1; /* its failures only: the lines of both would interleave */
+        threaded = pthread_create(&th, NULL, op_checks_thread, X2) == 0;
+        CHECK(threaded, "a thread for the second context");
+    }
+    bc_init(X, sibvad_backend_cpu(), be, tol_gemm(), tol_elem());
+    bc_run_all(X);
+    add_op_results("ops", X);
+    if (threaded) {
+        pthread_join(th, NULL);
+        add_op_results("ops on a second context, on its own thread, at the same time", X2);
+    }
+    sibvad_backend_release(be2);
+    free(X);
+    free(X2);
+}
+
+/* The convolutions on the direct kernels: a context opened with
+ * SIBVAD_CUDA_CONV=direct (the variable as it was afterwards). */
+static void check_direct_conv(void)
+{
+    sibvad_error e = {{0}};
+    const char *old = getenv("SIBVAD_CUDA_CONV");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("SIBVAD_CUDA_CONV", "direct", 1);
+    sibvad_backend *be = sibvad_backend_open("cuda:fp32", &e);
+    if (saved)
+        setenv("SIBVAD_CUDA_CONV", saved, 1);
+    else
+        unsetenv("SIBVAD_CUDA_CONV");
+    free(saved);
+    CHECK(be != NULL, "a context with SIBVAD_CUDA_CONV=direct: %s", be ? be->name : e.msg);
+    if (!be)
+        return;
+    bcheck *X = malloc(sizeof *X);
+    if (X) {
+        bc_init(X, sibvad_backend_cpu(), be, tol_gemm(), tol_elem());
+        X->tag = "[SIBVAD_CUDA_CONV=direct]";
+        bc_run_conv(X);
+        add_op_results("convolutions on the direct kernels", X);
+    }
+    free(X);
+    sibvad_backend_release(be);
+}
+
+/* The SFFM op at a speed precision: the router is kept fp32 (cu_gemm_fp32),
+ * so its probabilities stay within 1e-5 of the CPU's and the top-K picks and
+ * the grouping are the same; the other outputs within tol. Bitwise on the
+ * stand-in module. */
+static void check_sffm_precision(const char *precision, double tol)
+{
+    sibvad_error e = {{0}};
+    char name[32];
+    snprintf(name, sizeof name, "cuda:%s", precision);
+    sibvad_backend *be = sibvad_backend_open(name, &e);
+    CHECK(be != NULL, "open \"%s\": %s", name, be ? be->name : e.msg);
+    if (!be)
+        return;
+    bcheck *X = malloc(sizeof *X);
+    if (X) {
+        bc_init(X, sibvad_backend_cpu(), be, exact ? 0.0 : tol, exact ? 0.0 : tol);
+        X->tol_router = exact ? 0.0 : 1e-5;
+        bc_run_sffm(X);
+        snprintf(name, sizeof name, "the SFFM at %s", precision);
+        add_op_results(name, X);
+    }
+    free(X);
+    sibvad_backend_release(be);
+}
+
 int main(void)
 {
     sibvad_error e = {{0}};
-    sibvad_backend *be = sibvad_backend_open("cuda", &e);
+    /* fp32 by name: SIBVAD_CUDA_TF32=1 in the environment would otherwise make
+     * "cuda" TF32, and the parity checks fail for no fault of the code */
+    sibvad_backend *be = sibvad_backend_open("cuda:fp32", &e);
     if (!be) {
         printf("SKIP: no CUDA backend: %s\n", e.msg);
         return 77;
@@ -372,13 +488,11 @@ int main(void)
         return 2;
     }
 
-    bcheck X;
-    bc_init(&X, sibvad_backend_cpu(), be, exact ? 0.0 : 1e-4, exact ? 0.0 : 1e-5);
-    int f = bc_run_all(&X);
-    printf("%d of %d op comparisons failed\n", f, X.checks);
-    failures += f;
-    checks += X.checks;
+    check_ops_two_contexts(be);
     sibvad_backend_release(be);
+    check_direct_conv();
+    check_sffm_precision("tf32", 2e-2);
+    check_sffm_precision("bf16", 3e-2);
 
     sibvad_config cfg;
     sibvad_config_preset(&cfg, "tiny", &e);
