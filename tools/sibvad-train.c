@@ -69,15 +69,27 @@ static GOptionEntry entries[] = {
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &videos, "Normal videos or frame folders", "[VIDEO...]"},
     {NULL}};
 
+/* what main holds, freed by fail() on the way out */
+static sibvad_model *m;
+static SibvadVideoSet *set;
+static GError *gerr;
+static gchar *ck, *lg; /* checkpoint and log paths */
+
 static int fail(const char *what, const char *msg)
 {
     fprintf(stderr, "sibvad-train: %s%s%s\n", what, msg ? ": " : "", msg ? msg : "");
+    sibvad_model_free(m);
+    m = NULL;
+    sibvad_videoset_free(set);
+    set = NULL;
+    g_clear_error(&gerr);
+    g_clear_pointer(&ck, g_free);
+    g_clear_pointer(&lg, g_free);
     return 1;
 }
 
 int main(int argc, char **argv)
 {
-    GError *gerr = NULL;
     sibvad_error err = {{0}};
     GOptionContext *ctx = g_option_context_new("- train a sibvad model on normal video");
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -87,8 +99,12 @@ int main(int argc, char **argv)
     if (!out)
         return fail("--out FILE is required", NULL);
     gchar *out_dir = g_path_get_dirname(out);
-    if (g_mkdir_with_parents(out_dir, 0755) < 0)
-        return fail(out_dir, g_strerror(errno));
+    const int mk = g_mkdir_with_parents(out_dir, 0755);
+    if (mk < 0) {
+        const int rc = fail(out_dir, g_strerror(errno));
+        g_free(out_dir);
+        return rc;
+    }
     g_free(out_dir);
     if (!dataset && !videos)
         return fail("give --dataset DIR or the normal videos to train on", NULL);
@@ -103,7 +119,6 @@ int main(int argc, char **argv)
     sibvad_set_threads(threads);
 
     /* model: a checkpoint, or a new one from a preset or config */
-    sibvad_model *m = NULL;
     SibvadTrainState state = {0};
     if (resume) {
         char *js = NULL;
@@ -153,18 +168,18 @@ int main(int argc, char **argv)
 
     /* videos */
     SibvadReadOptions ro = {cfg->img_w, cfg->img_h, cfg->channels, cache_dir, quiet};
-    SibvadVideoSet *set = dataset && !videos ? sibvad_videoset_read_split(dataset, "training", &ro, &gerr)
+    set = dataset && !videos ? sibvad_videoset_read_split(dataset, "training", &ro, &gerr)
                                              : sibvad_videoset_read_paths((const char *const *)videos,
                                                                           (int)g_strv_length(videos), &ro, &gerr);
     if (!set)
         return fail("cannot read the training videos", gerr->message);
     if (text_encoder_dir && !semantic_dir)
-        return fail("--text-encoder needs --semantic", g_strdup("--semantic DIR names the caption folder"));
+        return fail("--text-encoder needs --semantic", "--semantic DIR names the caption folder");
     if (semantic_dir) {
         sibvad_error e = {{0}};
         sibvad_text_encoder *enc = text_encoder_dir ? sibvad_text_encoder_load(text_encoder_dir, &e) : NULL;
         if (text_encoder_dir && !enc)
-            return fail("cannot load the text encoder", g_strdup(e.msg));
+            return fail("cannot load the text encoder", e.msg);
         gboolean ok = enc ? sibvad_videoset_load_captions(set, semantic_dir, enc, &gerr)
                           : sibvad_videoset_load_semantic(set, semantic_dir, &gerr);
         sibvad_text_encoder_free(enc);
@@ -182,8 +197,8 @@ int main(int argc, char **argv)
     o.checkpoint_minutes = ckpt_minutes;
     o.feature_cache_mb = feature_cache_mb;
     o.progress = !quiet;
-    gchar *ck = ckpt_path ? g_strdup(ckpt_path) : g_strconcat(out, ".ckpt", NULL);
-    gchar *lg = log_path ? g_strdup(log_path) : g_strconcat(out, ".log.jsonl", NULL);
+    ck = ckpt_path ? g_strdup(ckpt_path) : g_strconcat(out, ".ckpt", NULL);
+    lg = log_path ? g_strdup(log_path) : g_strconcat(out, ".log.jsonl", NULL);
     o.checkpoint = ck;
     o.log_path = lg;
     if (!quiet) {
