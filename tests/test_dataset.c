@@ -660,6 +660,13 @@ static void test_split(void)
         CHECK(!sibvad_videoset_load_semantic(s, sem, &e) && contains(e, "002.npy") && s->sem_dim == 4,
               "a semantic vector of another length is refused, the old vectors kept: %s", e ? e->message : "-");
         g_clear_error(&e);
+        /* a NaN in a vector */
+        float vnan[4] = { 0, NAN, 0, 0 };
+        int64_t sh4[1] = { 4 };
+        sibvad_npy_write_f32(f, vnan, 1, sh4, NULL);
+        CHECK(!sibvad_videoset_load_semantic(s, sem, &e) && contains(e, "002.npy") && contains(e, "not a finite"),
+              "a semantic vector holding NaN is refused: %s", e ? e->message : "-");
+        g_clear_error(&e);
         g_unlink(f);
         g_free(f);
         char *sem2 = mkdirs("sem2/01");

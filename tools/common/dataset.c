@@ -25,6 +25,8 @@
 #include "video-reader.h"
 
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -604,8 +606,19 @@ static gboolean read_npy_vector(const char *path, void *ctx, float **vec, gint64
     }
     *count = a->count;
     *vec = g_new(float, a->count);
-    for (gint64 k = 0; k < a->count; k++)
-        (*vec)[k] = (float)sibvad_npy_get(a, k);
+    for (gint64 k = 0; k < a->count; k++) {
+        const double v = sibvad_npy_get(a, k);
+        /* a NaN or an infinity would poison every step that draws the clip */
+        if (!isfinite(v) || fabs(v) > FLT_MAX) {
+            g_set_error(error, SIBVAD_DATA_ERROR, SIBVAD_DATA_ERROR_FORMAT,
+                        "%s: value %" G_GINT64_FORMAT " of the semantic vector is %g, not a finite float", path, k,
+                        v);
+            g_clear_pointer(vec, g_free);
+            sibvad_npy_free(a);
+            return FALSE;
+        }
+        (*vec)[k] = (float)v;
+    }
     sibvad_npy_free(a);
     return TRUE;
 }
