@@ -230,7 +230,12 @@ static void test_disk_full(void)
     char *dir = tfile("full"), *out = tfile("full/model.safetensors"), *ck = tfile("full/model.ckpt");
     g_mkdir_with_parents(dir, 0755);
     const char *extra[] = {"--epochs", "2", "--checkpoint-minutes", "0", NULL};
-    char **envp = g_environ_setenv(g_get_environ(), "LD_PRELOAD", shim, TRUE);
+    /* after what is preloaded already (a sanitizer runtime must stay first) */
+    char **envp = g_get_environ();
+    const char *pre = g_environ_getenv(envp, "LD_PRELOAD");
+    char *preload = pre && *pre ? g_strconcat(pre, ":", shim, NULL) : g_strdup(shim);
+    envp = g_environ_setenv(envp, "LD_PRELOAD", preload, TRUE);
+    g_free(preload);
     envp = g_environ_setenv(envp, "SIBVAD_ENOSPC_AFTER", "3", TRUE);
     GPtrArray *argv = train_argv(out, ck, FALSE, extra);
     char *err = NULL;
