@@ -46,8 +46,10 @@
 
 #include "gstsibvadfilter.h"
 #include "sibvad-alarm.h"
+#include "sibvad-buffer-check.h"
 #include "sibvad-preprocess.h"
 #include "sibvad-smoothing.h"
+#include "sibvad-threads.h"
 
 #include <gst/sibvad/sibvad-meta.h>
 #include <glib/gstdio.h>
@@ -189,8 +191,6 @@ struct _GstSibvadFilter
   gboolean batch_has_sem;       /* the held frames have semantic input */
   GstClockTime upstream_latency;        /* NONE until queried */
   guint64 batches, batched_frames;      /* statistics for the debug log */
-  GThread *threads_thread;
-  gint threads_applied;
 
   /* the negotiated format (streaming thread) */
   GstVideoInfo info;
@@ -371,6 +371,8 @@ static GstFlowReturn gst_sibvad_filter_prepare_output_buffer (GstBaseTransform
     * trans, GstBuffer * input, GstBuffer ** outbuf);
 static GstFlowReturn gst_sibvad_filter_generate_output (GstBaseTransform *
     trans, GstBuffer ** outbuf);
+static GstFlowReturn gst_sibvad_filter_transform_ip (GstBaseTransform * trans,
+    GstBuffer * buf);
 static gboolean gst_sibvad_filter_set_info (GstVideoFilter * filter,
     GstCaps * incaps, GstVideoInfo * in_info, GstCaps * outcaps,
     GstVideoInfo * out_info);
@@ -544,6 +546,9 @@ gst_sibvad_filter_class_init (GstSibvadFilterClass * klass)
       GST_DEBUG_FUNCPTR (gst_sibvad_filter_prepare_output_buffer);
   trans_class->generate_output =
       GST_DEBUG_FUNCPTR (gst_sibvad_filter_generate_output);
+  /* checks the buffer, then GstVideoFilter maps it for transform_frame_ip */
+  trans_class->transform_ip =
+      GST_DEBUG_FUNCPTR (gst_sibvad_filter_transform_ip);
   /* the video is never written: passthrough, with transform_ip still
    * looking at every buffer */
   trans_class->passthrough_on_same_caps = FALSE;
@@ -846,8 +851,6 @@ gst_sibvad_filter_close_model (GstSibvadFilter * self)
   gst_sibvad_preprocess_free (self->preprocess);
   self->preprocess = NULL;
   self->have_info = FALSE;
-  self->threads_thread = NULL;
-  self->threads_applied = 0;
 }
 
 static gboolean
@@ -1054,23 +1057,6 @@ gst_sibvad_filter_change_state (GstElement * element,
       break;
   }
   return ret;
-}
-
-/* omp_set_num_threads is per thread: apply the setting in the streaming
- * thread that runs the model */
-static void
-gst_sibvad_filter_apply_threads (GstSibvadFilter * self, gint threads)
-{
-  GThread *me = g_thread_self ();
-
-  if (me == self->threads_thread && threads == self->threads_applied)
-    return;
-  if (threads > 0)
-    sibvad_set_threads (threads);
-  else if (self->threads_applied > 0)
-    sibvad_set_threads ((gint) g_get_num_processors ());
-  self->threads_thread = me;
-  self->threads_applied = threads;
 }
 
 /* ---- series, smoothing and output ------------------------------------- */
@@ -1521,6 +1507,8 @@ gst_sibvad_filter_start (GstBaseTransform * trans)
   gst_sibvad_filter_drop (self);
   gst_sibvad_filter_reset_output (self);
   self->need_reset = TRUE;
+  /* asked again in this run (the element may be in another pipeline now) */
+  self->upstream_latency = GST_CLOCK_TIME_NONE;
   self->warned_uncalibrated = FALSE;
   self->warned_semantic = FALSE;
   self->warned_caption = FALSE;
@@ -1706,6 +1694,31 @@ gst_sibvad_filter_generate_output (GstBaseTransform * trans,
   return GST_FLOW_OK;
 }
 
+/* A buffer that does not hold the frame its caps describe (truncated, no
+ * memory, a video meta whose planes reach past the memory) is an error: the
+ * frame cannot be analysed, and GstVideoFilter would only warn and let it
+ * through without a meta (or, for a bad video meta, read out of bounds). */
+static GstFlowReturn
+gst_sibvad_filter_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  gchar *why = NULL;
+
+  if (!filter->negotiated) {
+    GST_ELEMENT_ERROR (trans, CORE, NEGOTIATION,
+        ("No video format: a buffer arrived before any caps"),
+        ("buffer %" GST_PTR_FORMAT, buf));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!gst_sibvad_buffer_check (&filter->in_info, buf, &why)) {
+    GST_ELEMENT_ERROR (trans, STREAM, FORMAT,
+        ("Invalid video buffer: %s", why), ("buffer %" GST_PTR_FORMAT, buf));
+    g_free (why);
+    return GST_FLOW_ERROR;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->transform_ip (trans, buf);
+}
+
 /* ---- GstVideoFilter ---------------------------------------------------- */
 
 static gboolean
@@ -1727,8 +1740,11 @@ gst_sibvad_filter_set_info (GstVideoFilter * filter, GstCaps * incaps,
   pp = gst_sibvad_preprocess_new (incaps, in_info, self->cfg->img_w,
       self->cfg->img_h, self->cfg->channels);
   if (!pp) {
-    GST_ERROR_OBJECT (self, "cannot convert %" GST_PTR_FORMAT " to the "
-        "model's %dx%d input", incaps, self->cfg->img_w, self->cfg->img_h);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Cannot convert %s %dx%d video to the model's %dx%d input",
+            GST_VIDEO_INFO_NAME (in_info), GST_VIDEO_INFO_WIDTH (in_info),
+            GST_VIDEO_INFO_HEIGHT (in_info), self->cfg->img_w,
+            self->cfg->img_h), ("caps %" GST_PTR_FORMAT, incaps));
     return FALSE;
   }
   gst_sibvad_preprocess_free (self->preprocess);
@@ -1835,11 +1851,13 @@ gst_sibvad_filter_run_batch (GstSibvadFilter * self)
   threads = self->threads;
   GST_OBJECT_UNLOCK (self);
 
-  gst_sibvad_filter_apply_threads (self, threads);
   self->batch_n = 0;
+  /* every sibvadfilter of the process shares OpenBLAS's thread count */
+  gst_sibvad_threads_enter (threads);
   ok = sibvad_stream_push_batch (self->stream, self->batch_input,
       self->batch_has_sem ? self->batch_sem : NULL, (int) n, self->batch_res,
       &err) == 0;
+  gst_sibvad_threads_leave ();
   if (!ok)
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("Inference failed: %s",
             err.msg), (NULL));
@@ -1918,6 +1936,7 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
   GstSibvadSemanticSource source;
   GstSibvadBatching batching;
   GstFlowReturn ret;
+  gint threads;
 
   if (!self->stream || !self->preprocess) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
@@ -1929,6 +1948,7 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
   want_map = self->error_map;
   source = self->semantic_source;
   batching = self->batching;
+  threads = self->threads;
   GST_OBJECT_UNLOCK (self);
 
   /* warm-up again after a discontinuity: the DISCONT flag, or a timestamp
@@ -2013,8 +2033,13 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
           self->warned_caption = TRUE;
         }
       } else if (cm && cm->caption) {
-        if (sibvad_text_encoder_embed (self->encoder, cm->caption,
-                self->caption_vector, &err) == 0) {
+        gint rc;
+
+        gst_sibvad_threads_enter (threads);
+        rc = sibvad_text_encoder_embed (self->encoder, cm->caption,
+            self->caption_vector, &err);
+        gst_sibvad_threads_leave ();
+        if (rc == 0) {
           semantic = self->caption_vector;
         } else if (!self->warned_caption) {
           GST_ELEMENT_WARNING (self, STREAM, FORMAT,

@@ -26,6 +26,7 @@
 #include <math.h>
 #include <string.h>
 #include "sibvad-overlay-layout.h"
+#include "sibvad-buffer-check.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_sibvad_overlay_debug);
 #define GST_CAT_DEFAULT gst_sibvad_overlay_debug
@@ -741,6 +742,30 @@ gst_sibvad_overlay_before_transform (GstBaseTransform * trans,
     gst_base_transform_set_passthrough (trans, !draw);
 }
 
+/* A frame to draw on must be whole: a truncated buffer, or a video meta
+ * whose planes reach past the memory, is an error (GstVideoFilter would warn
+ * and pass it unchanged, or write out of bounds). */
+static GstFlowReturn
+gst_sibvad_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
+{
+  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  gchar *why = NULL;
+
+  if (!filter->negotiated) {
+    GST_ELEMENT_ERROR (trans, CORE, NEGOTIATION,
+        ("No video format: a buffer arrived before any caps"),
+        ("buffer %" GST_PTR_FORMAT, buf));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!gst_sibvad_buffer_check (&filter->in_info, buf, &why)) {
+    GST_ELEMENT_ERROR (trans, STREAM, FORMAT,
+        ("Invalid video buffer: %s", why), ("buffer %" GST_PTR_FORMAT, buf));
+    g_free (why);
+    return GST_FLOW_ERROR;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->transform_ip (trans, buf);
+}
+
 static GstFlowReturn
 gst_sibvad_overlay_transform_frame_ip (GstVideoFilter * filter,
     GstVideoFrame * frame)
@@ -766,7 +791,11 @@ gst_sibvad_overlay_transform_frame_ip (GstVideoFilter * filter,
   if (show_map && alpha > 0.0 && meta->error_map && meta->map_width > 0
       && meta->map_height > 0) {
     GstMapInfo mi;
-    gsize need = (gsize) meta->map_width * meta->map_height * sizeof (gfloat);
+    /* (a model's input is at most 4096 pixels a side: larger map sizes
+     * are garbage, and their product could overflow) */
+    gsize need = meta->map_width <= 16384 && meta->map_height <= 16384 ?
+        (gsize) meta->map_width * meta->map_height * sizeof (gfloat) :
+        G_MAXSIZE;
 
     if (gst_buffer_map (meta->error_map, &mi, GST_MAP_READ)) {
       if (mi.size >= need)
@@ -947,6 +976,8 @@ gst_sibvad_overlay_class_init (GstSibvadOverlayClass * klass)
       GST_DEBUG_FUNCPTR (gst_sibvad_overlay_before_transform);
   /* nothing to do on a frame that has nothing to draw */
   trans_class->transform_ip_on_passthrough = FALSE;
+  trans_class->transform_ip =
+      GST_DEBUG_FUNCPTR (gst_sibvad_overlay_transform_ip);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_sibvad_overlay_set_info);
   filter_class->transform_frame_ip =
       GST_DEBUG_FUNCPTR (gst_sibvad_overlay_transform_frame_ip);

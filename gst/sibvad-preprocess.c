@@ -72,11 +72,14 @@ converter_config (gboolean catrom, const GstVideoInfo * out_info)
 }
 
 /* A buffer over memory we own, so that the converted pixels stay readable
- * after the frame is unmapped. */
+ * after the frame is unmapped; NULL when @size is 0 or cannot be allocated
+ * (a frame size no conversion can hold). */
 static GstBuffer *
 wrap (guint8 ** data, gsize size)
 {
-  *data = g_malloc0 (size);
+  *data = size ? g_try_malloc0 (size) : NULL;
+  if (!*data)
+    return NULL;
   return gst_buffer_new_wrapped_full (0, *data, size, 0, size, NULL, NULL);
 }
 
@@ -102,9 +105,11 @@ gst_sibvad_preprocess_new (const GstCaps * in_caps,
    * colour model; across models only primaries and transfer carry over
    * (which the converter ignores: gamma-mode and primaries-mode are none);
    * otherwise the format's default. */
-  gst_video_info_set_interlaced_format (&pp->mid_info, fmt,
-      GST_VIDEO_INFO_INTERLACE_MODE (in_info), GST_VIDEO_INFO_WIDTH (in_info),
-      GST_VIDEO_INFO_HEIGHT (in_info));
+  /* (fails when the frame is too large for an RGB copy: sizes past 4 GiB) */
+  if (!gst_video_info_set_interlaced_format (&pp->mid_info, fmt,
+          GST_VIDEO_INFO_INTERLACE_MODE (in_info),
+          GST_VIDEO_INFO_WIDTH (in_info), GST_VIDEO_INFO_HEIGHT (in_info)))
+    goto fail;
   pp->mid_info.par_n = in_info->par_n;
   pp->mid_info.par_d = in_info->par_d;
   pp->mid_info.fps_n = in_info->fps_n;
@@ -124,8 +129,9 @@ gst_sibvad_preprocess_new (const GstCaps * in_caps,
   }
 
   /* videoscale's output: the same format and colorimetry at the model's size */
-  gst_video_info_set_interlaced_format (&pp->out_info, fmt,
-      GST_VIDEO_INFO_INTERLACE_MODE (in_info), width, height);
+  if (!gst_video_info_set_interlaced_format (&pp->out_info, fmt,
+          GST_VIDEO_INFO_INTERLACE_MODE (in_info), width, height))
+    goto fail;
   pp->out_info.fps_n = in_info->fps_n;
   pp->out_info.fps_d = in_info->fps_d;
   pp->out_info.colorimetry = pp->mid_info.colorimetry;
@@ -139,6 +145,8 @@ gst_sibvad_preprocess_new (const GstCaps * in_caps,
     if (!pp->convert)
       goto fail;
     pp->mid_buf = wrap (&pp->mid_data, GST_VIDEO_INFO_SIZE (&pp->mid_info));
+    if (!pp->mid_buf)
+      goto fail;
   }
   if (GST_VIDEO_INFO_WIDTH (in_info) != width
       || GST_VIDEO_INFO_HEIGHT (in_info) != height) {
@@ -149,6 +157,8 @@ gst_sibvad_preprocess_new (const GstCaps * in_caps,
     if (!pp->scale)
       goto fail;
     pp->out_buf = wrap (&pp->out_data, GST_VIDEO_INFO_SIZE (&pp->out_info));
+    if (!pp->out_buf)
+      goto fail;
   }
   return pp;
 

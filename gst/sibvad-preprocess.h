@@ -14,7 +14,9 @@ typedef struct _GstSibvadPreprocess GstSibvadPreprocess;
 
 /* A converter from frames of @in_info (read from caps @in_caps, which tell
  * whether the stream states its colorimetry) to @width x @height RGB
- * (@channels 3) or GRAY8 (@channels 1). NULL when GStreamer cannot convert. */
+ * (@channels 3) or GRAY8 (@channels 1). NULL when GStreamer cannot convert,
+ * or the frame is too large to convert (an RGB copy past 4 GiB, or memory
+ * that cannot be had). */
 GstSibvadPreprocess *gst_sibvad_preprocess_new (const GstCaps * in_caps,
     const GstVideoInfo * in_info, gint width, gint height, gint channels);
 void gst_sibvad_preprocess_free (GstSibvadPreprocess * pp);

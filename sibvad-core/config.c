@@ -153,6 +153,25 @@ int sibvad_config_validate(const sibvad_config *c, sibvad_error *err)
          c->sffm_k, c->sffm_nr);
     NEED(c->sffm_ns >= 0 && c->sffm_b >= 1, "config: sffm_ns must be >= 0 and sffm_b >= 1");
     NEED(c->sem_dim > 0 && c->sem_hidden > 0, "config: semantic sizes must be positive");
+    /* Upper bounds, far above any real model (the paper's backbone: width 1024, MLP 4096, depth
+     * 24): every size the model derives from these (3 x width, width x ratio, (frames_in - 1) x
+     * width, shared filters x bottleneck) then fits an int, and a config read from a file cannot
+     * ask for a tensor table of millions of entries. */
+    NEED(c->bb_width <= SIBVAD_CONFIG_MAX_WIDTH && c->bb_mlp <= SIBVAD_CONFIG_MAX_WIDTH &&
+         c->mo_width <= SIBVAD_CONFIG_MAX_WIDTH && c->d_model <= SIBVAD_CONFIG_MAX_WIDTH &&
+         c->rgb_hidden <= SIBVAD_CONFIG_MAX_WIDTH && c->sem_dim <= SIBVAD_CONFIG_MAX_WIDTH &&
+         c->sem_hidden <= SIBVAD_CONFIG_MAX_WIDTH && c->sffm_b <= SIBVAD_CONFIG_MAX_WIDTH,
+         "config: a width (bb_width, bb_mlp, mo_width, d_model, rgb_hidden, sem_dim, sem_hidden, sffm_b) "
+         "is larger than %d", SIBVAD_CONFIG_MAX_WIDTH);
+    NEED(c->bb_depth <= SIBVAD_CONFIG_MAX_DEPTH && c->mo_depth <= SIBVAD_CONFIG_MAX_DEPTH &&
+         c->fu_depth <= SIBVAD_CONFIG_MAX_DEPTH && c->de_depth <= SIBVAD_CONFIG_MAX_DEPTH,
+         "config: a depth (bb_depth %d, mo_depth %d, fu_depth %d, de_depth %d) is larger than %d", c->bb_depth,
+         c->mo_depth, c->fu_depth, c->de_depth, SIBVAD_CONFIG_MAX_DEPTH);
+    NEED(c->mo_mlp_ratio <= SIBVAD_CONFIG_MAX_RATIO && c->fu_ffn_ratio <= SIBVAD_CONFIG_MAX_RATIO &&
+         c->de_mlp_ratio <= SIBVAD_CONFIG_MAX_RATIO,
+         "config: an MLP ratio (mo_mlp_ratio %d, fu_ffn_ratio %d, de_mlp_ratio %d) is larger than %d",
+         c->mo_mlp_ratio, c->fu_ffn_ratio, c->de_mlp_ratio, SIBVAD_CONFIG_MAX_RATIO);
+    NEED(c->sffm_ns <= 1024, "config: sffm_ns %d out of range 0..1024", c->sffm_ns);
     NEED(c->bb_ln_eps > 0, "config: bb_ln_eps must be positive");
     NEED(c->lr >= 0 && c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1 && c->adam_eps > 0,
          "config: optimiser settings out of range");

@@ -98,6 +98,7 @@ struct sibvad_model {
     const sibvad_backend *be;               /* where every buffer below lives (CPU by default) */
     /* tensor table */
     int ntensors, cap;
+    int max_tensors;                        /* > 0: while new_table builds under a limit */
     sibvad_tensor *tensors;
     size_t *offsets, *goffsets;             /* per tensor; goffsets SIZE_MAX when no gradient */
     int *init_kind;
@@ -123,6 +124,17 @@ struct sibvad_model {
     int B, has_target, has_sem;
     sibvad_losses losses;
 };
+
+/* sibvad_model_create in two steps (model.c), so that a loader can check a
+ * file against the tensor table (names, shapes, kinds) before the parameters
+ * are allocated: new_table validates the config and builds the table only
+ * (no parameter memory: tensors' data and grad are NULL), failing without
+ * building further once it would hold more than max_tensors tensors (when
+ * max_tensors > 0); alloc_params allocates and initialises the parameters,
+ * gradients and moments and binds the weight views. sibvad_model_free frees
+ * a model after either step. */
+sibvad_model *sibvad_model_new_table(const sibvad_config *cfg, int max_tensors, sibvad_error *err);
+int sibvad_model_alloc_params(sibvad_model *m, uint64_t seed, sibvad_error *err);
 
 /* The sizes of a ViT stack's blocks and of the SFFMs for a batch of B clips
  * (forward and backward use the same). */

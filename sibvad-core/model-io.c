@@ -11,11 +11,16 @@
 #include "model-internal.h"
 #include "safetensors.h"
 
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SIBVAD_FORMAT "sibvad-1"
+/* More than the model's fixed tensors (the two sin-cos position embeddings). */
+#define MAX_FIXED_TENSORS 16
 
 static const char *shape_str(char *buf, size_t n, const int64_t *shape, int ndim)
 {
@@ -61,10 +66,12 @@ static int parse_calibration(sibvad_calibration *c, const char *js, const char *
                                               {"sem_log_mean", &c->sem_log_mean}, {"sem_log_std", &c->sem_log_std}};
     int64_t count = 0;
     int ok = sibvad_json_int64(sibvad_json_get(root, "count"), &count) == 0 && count >= 0 && count < INT32_MAX;
+    /* every value must fit a float (converting a larger double is undefined) */
     for (size_t i = 0; ok && i < sizeof f / sizeof f[0]; i++) {
         double d;
-        ok = sibvad_json_number(sibvad_json_get(root, f[i].k), &d) == 0;
-        *f[i].v = (float)d;
+        ok = sibvad_json_number(sibvad_json_get(root, f[i].k), &d) == 0 && fabs(d) <= FLT_MAX;
+        if (ok)
+            *f[i].v = (float)d;
     }
     const char *qn[2] = {"vis_quantiles", "sem_quantiles"};
     float *qv[2] = {c->vis_quantiles, c->sem_quantiles};
@@ -73,8 +80,9 @@ static int parse_calibration(sibvad_calibration *c, const char *js, const char *
         ok = a && sibvad_json_size(a) == SIBVAD_CALIB_QUANTILES;
         for (int i = 0; ok && i < SIBVAD_CALIB_QUANTILES; i++) {
             double d;
-            ok = sibvad_json_number(sibvad_json_at(a, (size_t)i), &d) == 0;
-            qv[k][i] = (float)d;
+            ok = sibvad_json_number(sibvad_json_at(a, (size_t)i), &d) == 0 && fabs(d) <= FLT_MAX;
+            if (ok)
+                qv[k][i] = (float)d;
         }
     }
     sibvad_json_free(root);
@@ -212,15 +220,20 @@ static sibvad_model *load_impl(const char *path, int checkpoint, char **train_st
         sibvad_fail(err, "%s: the sibvad_config metadata is invalid: %s", path, e.msg);
         goto fail;
     }
-    m = sibvad_model_create(&cfg, 0, &e);
+    /* The tensor table first: every tensor the model loads must be in the file
+     * with its shape before the parameters are allocated, so that a config
+     * asking for a huge model is refused by what the file holds, not by an
+     * allocation. The table cannot need more tensors than the file holds plus
+     * the few fixed ones (computed, not loaded), which bounds building it. */
+    m = sibvad_model_new_table(&cfg, sibvad_st_count(f) + MAX_FIXED_TENSORS, &e);
     if (!m) {
-        sibvad_fail(err, "%s: cannot create the model of this config: %s", path, e.msg);
+        sibvad_fail(err, "%s: cannot create the model of this config: %s (the file holds %d tensors)", path,
+                    e.msg, sibvad_st_count(f));
         goto fail;
     }
-
     int n = sibvad_model_num_tensors(m);
     for (int i = 0; i < n; i++) {
-        sibvad_tensor *t = sibvad_model_tensor(m, i);
+        const sibvad_tensor *t = sibvad_model_tensor(m, i);
         const sibvad_st_tensor *ft = sibvad_st_find(f, t->name);
         char a[128], b[128];
         if (!ft) {
@@ -236,7 +249,16 @@ static sibvad_model *load_impl(const char *path, int checkpoint, char **train_st
                         shape_str(b, sizeof b, t->shape, t->ndim));
             goto fail;
         }
-        if (t->kind == SIBVAD_TENSOR_FIXED)
+    }
+    if (sibvad_model_alloc_params(m, 0, &e) < 0) {
+        sibvad_fail(err, "%s: cannot create the model of this config: %s", path, e.msg);
+        goto fail;
+    }
+
+    for (int i = 0; i < n; i++) {
+        sibvad_tensor *t = sibvad_model_tensor(m, i);
+        const sibvad_st_tensor *ft = sibvad_st_find(f, t->name);
+        if (!ft || t->kind == SIBVAD_TENSOR_FIXED)
             continue;
         if (sibvad_st_to_f32(ft, t->data, t->numel, &e) < 0) {
             sibvad_fail(err, "%s: %s", path, e.msg);
@@ -255,7 +277,7 @@ static sibvad_model *load_impl(const char *path, int checkpoint, char **train_st
         const char *state = sibvad_st_metadata(f, "train_state");
         char *end = NULL;
         long t = step ? strtol(step, &end, 10) : -1;
-        if (!step || !state || *end || t < 0) {
+        if (!step || !state || end == step || *end || t < 0 || t > INT_MAX) {
             sibvad_fail(err, "%s: not a training checkpoint (no valid adam_step / train_state metadata)", path);
             goto fail;
         }

@@ -27,6 +27,8 @@ enum { INIT_ZERO, INIT_ONE, INIT_CONST, INIT_XAVIER, INIT_TRUNC, INIT_UNIFORM, I
 static int add_tensor(sibvad_model *m, sibvad_tensor_kind kind, int init, float arg,
                       int ndim, const int64_t *shape, const char *fmt, ...)
 {
+    if (m->max_tensors > 0 && m->ntensors >= m->max_tensors)
+        return -1;      /* sibvad_model_new_table's limit */
     if (m->ntensors == m->cap) {
         int cap = m->cap ? m->cap * 2 : 256;
         void *t = realloc(m->tensors, sizeof(*m->tensors) * cap);
@@ -443,7 +445,7 @@ static void unbind(sibvad_weights *w)
 
 void sibvad_model_free_activations(sibvad_model *m);
 
-sibvad_model *sibvad_model_create(const sibvad_config *cfg, uint64_t seed, sibvad_error *err)
+sibvad_model *sibvad_model_new_table(const sibvad_config *cfg, int max_tensors, sibvad_error *err)
 {
     if (sibvad_config_validate(cfg, err) < 0)
         return NULL;
@@ -460,8 +462,23 @@ sibvad_model *sibvad_model_create(const sibvad_config *cfg, uint64_t seed, sibva
     m->N1 = m->Np + 1;
     m->N2 = m->Np + 2;
     m->be = sibvad_backend_cpu();
-    if (build_table(m) < 0)
-        goto oom;
+    m->max_tensors = max_tensors;
+    if (build_table(m) < 0) {
+        if (max_tensors > 0 && m->ntensors >= max_tensors)
+            sibvad_fail(err, "model: the config's model has more than %d tensors", max_tensors);
+        else
+            sibvad_fail(err, "model: out of memory while building the tensor table of %s",
+                        cfg->preset[0] ? cfg->preset : "a custom config");
+        sibvad_model_free(m);
+        return NULL;
+    }
+    m->max_tensors = 0;
+    return m;
+}
+
+int sibvad_model_alloc_params(sibvad_model *m, uint64_t seed, sibvad_error *err)
+{
+    const sibvad_config *cfg = &m->cfg;
     /* A new model is on the CPU, whose memory is the C heap (host and backend
      * buffers are the same). calloc, not the backend's alloc + zero: the
      * gradients and moments of a model that is never trained stay uncommitted. */
@@ -481,12 +498,20 @@ sibvad_model *sibvad_model_create(const sibvad_config *cfg, uint64_t seed, sibva
     }
     if (bind(m, 0, &m->w) < 0 || bind(m, 1, &m->g) < 0)
         goto oom;
-    return m;
+    return 0;
 oom:
-    sibvad_fail(err, "model: out of memory while building a model of %s parameters",
-                cfg->preset[0] ? cfg->preset : "custom");
-    sibvad_model_free(m);
-    return NULL;
+    return sibvad_fail(err, "model: out of memory while building a model of %s parameters",
+                       cfg->preset[0] ? cfg->preset : "custom");
+}
+
+sibvad_model *sibvad_model_create(const sibvad_config *cfg, uint64_t seed, sibvad_error *err)
+{
+    sibvad_model *m = sibvad_model_new_table(cfg, 0, err);
+    if (m && sibvad_model_alloc_params(m, seed, err) < 0) {
+        sibvad_model_free(m);
+        return NULL;
+    }
+    return m;
 }
 
 void sibvad_model_free(sibvad_model *m)

@@ -56,7 +56,12 @@ typedef struct sibvad_config {
 
 /* Fill cfg with a named preset: "paper", "lite" or "tiny". */
 int sibvad_config_preset(sibvad_config *cfg, const char *name, sibvad_error *err);
-/* Check every size for consistency (divisibility, ranges). */
+/* Check every size for consistency (divisibility, ranges). Widths are at most
+ * SIBVAD_CONFIG_MAX_WIDTH, depths at most SIBVAD_CONFIG_MAX_DEPTH, MLP ratios at
+ * most SIBVAD_CONFIG_MAX_RATIO. */
+#define SIBVAD_CONFIG_MAX_WIDTH 65536
+#define SIBVAD_CONFIG_MAX_DEPTH 256
+#define SIBVAD_CONFIG_MAX_RATIO 64
 int sibvad_config_validate(const sibvad_config *cfg, sibvad_error *err);
 /* Derived sizes. */
 int sibvad_config_grid_h(const sibvad_config *cfg);

@@ -237,7 +237,9 @@ static SibvadMatVar *parse_matrix(const ctx *c, const uint8_t *data, size_t n, i
             goto fail;
         }
         int64_t count = e.nbytes / sz;
-        if (count != v->numel && !(v->mclass == SIBVAD_MAT_CHAR && e.type == MI_UTF8)) {
+        /* UTF-8 text may take more bytes than characters, never fewer: the
+         * values are allocated from the dimensions, so those must fit the bytes */
+        if (count != v->numel && !(v->mclass == SIBVAD_MAT_CHAR && e.type == MI_UTF8 && v->numel <= count)) {
             set_fmt(c, error, "an array's value count does not match its dimensions");
             goto fail;
         }

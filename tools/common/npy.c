@@ -100,9 +100,11 @@ static gboolean parse_descr(const char *d, SibvadNpy *a, const char *name, GErro
     if (order != '<' && order != '>' && order != '|' && order != '=')
         goto bad;
     char kind = d[1];
+    if (kind == 0) /* "<" alone: nothing after the byte order */
+        goto bad;
     char *endp = NULL;
     long size = strtol(d + 2, &endp, 10);
-    if (d[1] == 0 || endp == d + 2 || *endp != 0)
+    if (endp == d + 2 || *endp != 0)
         goto bad;
     gboolean int_size = size == 1 || size == 2 || size == 4 || size == 8;
     gboolean ok = (kind == 'b' && size == 1) || ((kind == 'i' || kind == 'u') && int_size)

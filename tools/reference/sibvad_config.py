@@ -101,6 +101,12 @@ def validate(c):
     need(1 <= c["sffm_k"] <= c["sffm_nr"], "sffm_k must be in 1..sffm_nr")
     need(c["sffm_ns"] >= 0 and c["sffm_b"] >= 1, "sffm_ns must be >= 0 and sffm_b >= 1")
     need(c["sem_dim"] > 0 and c["sem_hidden"] > 0, "semantic sizes must be positive")
+    need(all(c[k] <= 65536 for k in ("bb_width", "bb_mlp", "mo_width", "d_model", "rgb_hidden", "sem_dim",
+                                      "sem_hidden", "sffm_b")), "a width is larger than 65536")
+    need(all(c[k] <= 256 for k in ("bb_depth", "mo_depth", "fu_depth", "de_depth")), "a depth is larger than 256")
+    need(all(c[k] <= 64 for k in ("mo_mlp_ratio", "fu_ffn_ratio", "de_mlp_ratio")),
+         "an MLP ratio is larger than 64")
+    need(c["sffm_ns"] <= 1024, "sffm_ns out of range 0..1024")
     need(c["bb_ln_eps"] > 0, "bb_ln_eps must be positive")
     need(c["lr"] >= 0 and 0 <= c["beta1"] < 1 and 0 <= c["beta2"] < 1 and c["adam_eps"] > 0,
          "optimiser settings out of range")
