@@ -4,7 +4,9 @@
  * start). Each mode prints one JSON line with its figures; the exit status
  * is non-zero when any mode fails.
  *
- *   stress-element [--quick] [--no-rss-check] [--seed N] MODE [COUNT] ...
+ *   stress-element [--quick] [--no-rss-check] [--seed N] [--model FILE]
+ *                  [--instance-frames N] [--instance-threads N]
+ *                  MODE [COUNT] [MODE [COUNT]]...
  *
  *   frames N     push N frames (100000) from a pool of pre-made frames; the
  *                process RSS (VmRSS) and peak (VmHWM) are sampled every 5000
@@ -15,8 +17,9 @@
  *                1x1, a few frames each; every frame out with a meta that
  *                describes its size, no error on the bus
  *   states K     K cycles (2000) NULL -> PLAYING -> NULL, a few frames pushed
- *                in most, none in some, some through PAUSED only; RSS flat
- *                after the first 100 cycles (growth <= 2 MiB)
+ *                in most, none in some, some through PAUSED only, a new
+ *                configuration set in NULL each time; RSS flat after the
+ *                first 100 cycles (growth <= 2 MiB)
  *   props S      stream for S seconds (20) while another thread sets every
  *                writable property of both elements at random as fast as it
  *                can; frames keep flowing, each with a meta
@@ -31,11 +34,18 @@
  *   all          every mode with its default count
  *
  * --quick divides every count (and the RSS warm-up and sampling period) by
- * 20, for CI. --no-rss-check keeps the RSS figures but does not judge them
- * (under valgrind). Any GLib/GStreamer critical or warning (g_log) fails the
- * run, and so does a leak report of GST_TRACERS=leaks at gst_deinit. Needs
- * GST_PLUGIN_PATH to hold the plugin (the meson test and
- * scripts/stress-element set it). */
+ * 20, for CI (but keeps 4 instances, with 1/20 of the frames each, and props
+ * for 2 s). --no-rss-check keeps the RSS figures but does not judge them
+ * (under valgrind). --model runs the modes on another model file (instances
+ * on ped2-lite: matrix products large enough for OpenBLAS to use several
+ * threads); --instance-frames and --instance-threads (0: 1 and 2
+ * alternating) set the frames and threads of each instance.
+ *
+ * Any GLib/GStreamer critical or warning (g_log) fails the run, and so does
+ * a leak report of GST_TRACERS=leaks at gst_deinit. Needs GST_PLUGIN_PATH to
+ * hold the plugin (the meson test and scripts/stress-element set it);
+ * SIBVAD_FIXTURES (tests/fixtures) gives props mode the tiny BERT for
+ * captions. docs/reliability.md, section "Element stress", has the figures. */
 #include <gst/gst.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
