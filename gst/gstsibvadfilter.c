@@ -2013,8 +2013,24 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
     if (source == GST_SIBVAD_SEMANTIC_SOURCE_META) {
       GstSibvadSemanticMeta *sm = gst_buffer_get_sibvad_semantic_meta (buf);
 
-      if (sm && sm->length == (guint) self->cfg->sem_dim && sm->vector) {
+      gboolean usable = sm && sm->length == (guint) self->cfg->sem_dim
+          && sm->vector;
+      guint k;
+
+      /* an embedding is finite and small: NaN, infinities or huge values
+       * would turn the frame's scores (and the smoothing after them) to NaN */
+      for (k = 0; usable && k < sm->length; k++)
+        usable = isfinite (sm->vector[k]) && fabsf (sm->vector[k]) <= 1e6f;
+      if (usable) {
         semantic = sm->vector;
+      } else if (sm && sm->length == (guint) self->cfg->sem_dim
+          && sm->vector) {
+        if (!self->warned_semantic) {
+          GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+              ("Semantic vector ignored: value %u is %g, not a finite "
+                  "embedding value", k - 1, sm->vector[k - 1]), (NULL));
+          self->warned_semantic = TRUE;
+        }
       } else if (sm && !self->warned_semantic) {
         GST_ELEMENT_WARNING (self, STREAM, FORMAT,
             ("Semantic vectors of length %u ignored: the model expects %d",
