@@ -5,12 +5,15 @@
  * On two generated frame folders (BMP, a square moving right), the tiny
  * preset, checkpoints every step or every few milliseconds:
  *  1. Killed at random moments: sibvad-train is started (resuming its own
- *     checkpoint after the first round) and SIGKILLed after a random delay,
- *     ROUNDS times. After every kill the checkpoint, once it exists, loads
- *     and its step never goes back; some kills land while a checkpoint is being
- *     written (a temporary file is there: counted and printed). The next
- *     writer removes the temporaries the killed ones left. A last resumed run
- *     finishes and writes a model that loads.
+ *     checkpoint after the first round) and SIGKILLed, ROUNDS times, at a
+ *     random moment up to 0.75 s after the run's first new checkpoint (so that
+ *     the kills land in the training loop on a slow machine or in a sanitizer
+ *     build too, where starting alone takes seconds). After every kill the
+ *     checkpoint, once it exists, loads and its step never goes back; some
+ *     kills land while a checkpoint is being written (a temporary file is
+ *     there: counted and printed). The next writer removes the temporaries
+ *     the killed ones left. A last resumed run finishes and writes a model
+ *     that loads.
  *  2. A diverging run (SIBVAD_TRAIN_FAULT=nan@K makes step K's loss NaN):
  *     exit status 1, a message that says the loss is not finite, that the
  *     step did not reach the weights and which checkpoint is kept; the
@@ -123,6 +126,13 @@ static int model_loads(const char *path)
 }
 
 /* temporary files of the checkpoint in its folder */
+/* the inode of path, 0 when there is none */
+static guint64 inode_of(const char *path)
+{
+    GStatBuf sb;
+    return g_stat(path, &sb) == 0 ? (guint64)sb.st_ino : 0;
+}
+
 static int count_temps(const char *dir)
 {
     int n = 0;
@@ -143,8 +153,11 @@ static void test_kills(void)
     const char *extra[] = {"--epochs", "120", "--checkpoint-minutes", "0.0002", NULL};
     GRand *rnd = g_rand_new_with_seed(7);
     int loads = 0, existed = 0, mid_write = 0, last_step = 0, back = 0, max_temps = 0;
+    gint64 start_us = 0;
     for (int r = 0; r < ROUNDS; r++) {
         GPtrArray *argv = train_argv(out, ck, g_file_test(ck, G_FILE_TEST_EXISTS), extra);
+        const guint64 ino_before = inode_of(ck);
+        int st;
         GPid pid;
         GError *e = NULL;
         if (!g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL,
@@ -154,10 +167,26 @@ static void test_kills(void)
             g_ptr_array_free(argv, TRUE);
             break;
         }
-        g_usleep((gulong)g_rand_int_range(rnd, 250000, 1000000));
-        kill(pid, SIGKILL);
-        int st;
-        waitpid(pid, &st, 0);
+        /* kill it at a random moment (0 to 0.75 s) after its first new
+         * checkpoint is in place: a rename puts a new inode there. Waiting for
+         * that first makes the kills land in the training loop on a slow
+         * machine or in a sanitizer build too (there the start alone can take
+         * seconds) */
+        const gint64 t0 = g_get_monotonic_time();
+        int exited = 0;
+        while (inode_of(ck) == ino_before && g_get_monotonic_time() - t0 < 120 * G_USEC_PER_SEC) {
+            if (waitpid(pid, &st, WNOHANG) == pid) {
+                exited = 1;
+                break;
+            }
+            g_usleep(2000);
+        }
+        start_us = MAX(start_us, g_get_monotonic_time() - t0);
+        if (!exited) {
+            g_usleep((gulong)g_rand_int_range(rnd, 0, 750000));
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+        }
         g_spawn_close_pid(pid);
         g_ptr_array_free(argv, TRUE);
         const int temps = count_temps(dir);
@@ -174,8 +203,9 @@ static void test_kills(void)
             last_step = MAX(last_step, step);
         }
     }
-    printf("     %d kills: a checkpoint existed after %d, a temporary file (a kill mid-write) after %d; last step %d\n",
-           ROUNDS, existed, mid_write, last_step);
+    printf("     %d kills (each 0 to 0.75 s after the run's first checkpoint, which took up to %.2f s):"
+           " a checkpoint existed after %d, a temporary file (a kill mid-write) after %d; last step %d\n",
+           ROUNDS, start_us / 1e6, existed, mid_write, last_step);
     CHECK(existed > 0 && loads == existed, "after every kill the checkpoint loads (%d of %d)", loads, existed);
     CHECK(back == 0, "its step never goes back (%d times)", back);
     CHECK(max_temps <= 1, "killed writers' temporaries do not pile up (at most %d at a time)", max_temps);
