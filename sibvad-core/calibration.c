@@ -23,6 +23,11 @@ static int fit_one(const float *e, int n, float *log_mean, float *log_std, float
         return sibvad_fail(err, "calibration: out of memory");
     double m = 0.0, v = 0.0;
     for (int i = 0; i < n; i++) {
+        if (!isfinite(e[i])) {
+            free(s);
+            return sibvad_fail(err, "calibration: the error of normal clip %d is not finite (%g): "
+                               "the model diverged or its input holds bad values", i, (double)e[i]);
+        }
         s[i] = e[i];
         m += log(fmax(e[i], 1e-12));
     }

@@ -32,6 +32,15 @@ static const char *shape_str(char *buf, size_t n, const int64_t *shape, int ndim
     return buf;
 }
 
+static int calibration_finite(const sibvad_calibration *c)
+{
+    int ok = isfinite(c->vis_log_mean) && isfinite(c->vis_log_std) && isfinite(c->sem_log_mean) &&
+             isfinite(c->sem_log_std);
+    for (int i = 0; i < SIBVAD_CALIB_QUANTILES; i++)
+        ok = ok && isfinite(c->vis_quantiles[i]) && isfinite(c->sem_quantiles[i]);
+    return ok;
+}
+
 /* Calibration as JSON metadata ("sibvad_calibration"). */
 static char *calibration_json(const sibvad_calibration *c)
 {
@@ -106,6 +115,12 @@ static int save_impl(const sibvad_model *m, const char *path, int checkpoint, co
     int n = sibvad_model_num_tensors(m);
     w = calloc((size_t)(3 * n + 1), sizeof *w);
     names = calloc((size_t)(2 * n + 1), sizeof *names);
+    if (!calibration_finite(sibvad_model_calibration(m))) {
+        /* JSON has no NaN: the file would not load again */
+        sibvad_fail(err, "%s: not saved: the model's calibration holds a value that is not finite "
+                    "(fit it again on normal clips, or clear it)", path);
+        goto out;
+    }
     cfg_json = sibvad_config_to_json(sibvad_model_config(m));
     cal_json = calibration_json(sibvad_model_calibration(m));
     if (!w || !names || !cfg_json || !cal_json) {

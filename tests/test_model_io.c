@@ -229,6 +229,26 @@ int main(void)
         }
         CHECK(sibvad_model_save_as(m, tpath("x.safetensors"), "f8", &err) < 0 && strstr(err.msg, "f8"),
               "an unknown storage type is refused (%s)", err.msg);
+        /* a calibration that is not finite (JSON cannot hold it: the file
+         * would not load) is refused, and the file already there is kept */
+        const char *pk = tpath("tiny-f16.safetensors");
+        sibvad_calibration bad = cal;
+        bad.vis_log_std = NAN;
+        sibvad_model_set_calibration(m, &bad);
+        CHECK(sibvad_model_save(m, pk, &err) < 0 && strstr(err.msg, "not finite"),
+              "a calibration holding NaN is not saved (%s)", err.msg);
+        sibvad_model *kept = sibvad_model_load(pk, &err);
+        CHECK(kept && sibvad_model_calibration(kept)->count == 100, "the file that was there still loads");
+        if (kept)
+            sibvad_model_free(kept);
+        /* nor can a fit on normal errors that are not finite produce one */
+        const float errs[4] = {0.1f, 0.2f, INFINITY, 0.3f}, fine[3] = {0.1f, 0.2f, 0.3f},
+                    errs_nan[3] = {0.1f, 0.2f, NAN};
+        sibvad_calibration fitted;
+        CHECK(sibvad_calibration_fit(&fitted, errs, NULL, 4, &err) < 0 && strstr(err.msg, "clip 2"),
+              "an infinite normal error is refused by the fit (%s)", err.msg);
+        CHECK(sibvad_calibration_fit(&fitted, fine, errs_nan, 3, &err) < 0 && strstr(err.msg, "nan"),
+              "a NaN normal error is refused by the fit (%s)", err.msg);
         sibvad_model_set_calibration(m, NULL);
     }
 
