@@ -38,6 +38,9 @@
  * them in one batch (one backbone pass over the new frames, one clip stage
  * over the scored ones: on a GPU far cheaper per frame than one at a time),
  * then lets them go in order. The results are those of one-by-one analysis.
+ * A held frame waits at most two frame durations of the pipeline clock for
+ * the next one: when the source stalls (a camera that stops sending), the
+ * element analyses what it holds and pushes it from a thread of its own.
  * batching=always batches every max-batch frames (files, offline work).
  */
 #ifdef HAVE_CONFIG_H
@@ -191,6 +194,18 @@ struct _GstSibvadFilter
   gboolean batch_has_sem;       /* the held frames have semantic input */
   GstClockTime upstream_latency;        /* NONE until queried */
   guint64 batches, batched_frames;      /* statistics for the debug log */
+
+  /* the deadline of frames held because the element is late: a thread of
+   * the element waits on the pipeline clock until then and, if frames are
+   * still held, analyses and pushes them (a stalled live source) */
+  GMutex late_lock;
+  GCond late_cond;
+  GThread *late_thread;         /* started at the first late batch */
+  gboolean late_quit;           /* under late_lock */
+  GstClock *late_clock;         /* under late_lock; NULL: no deadline */
+  GstClockTime late_deadline;   /* under late_lock: clock time */
+  GstClockID late_id;           /* under late_lock: the wait in progress */
+  GstFlowReturn late_ret;       /* under late_lock: the thread's last push */
 
   /* the negotiated format (streaming thread) */
   GstVideoInfo info;
@@ -379,6 +394,8 @@ static gboolean gst_sibvad_filter_set_info (GstVideoFilter * filter,
 static GstFlowReturn gst_sibvad_filter_transform_frame_ip (GstVideoFilter *
     filter, GstVideoFrame * frame);
 static GstFlowReturn gst_sibvad_filter_run_batch (GstSibvadFilter * self);
+static void gst_sibvad_filter_late_stop (GstSibvadFilter * self);
+static void gst_sibvad_filter_late_cancel (GstSibvadFilter * self);
 
 static void
 gst_sibvad_filter_class_init (GstSibvadFilterClass * klass)
@@ -603,6 +620,10 @@ gst_sibvad_filter_init (GstSibvadFilter * self)
 
   self->frame_duration = GST_CLOCK_TIME_NONE;
   self->latency_duration = GST_CLOCK_TIME_NONE;
+  g_mutex_init (&self->late_lock);
+  g_cond_init (&self->late_cond);
+  self->late_deadline = GST_CLOCK_TIME_NONE;
+  self->late_ret = GST_FLOW_OK;
   g_queue_init (&self->pending);
   gst_sibvad_alarm_init (&self->alarm, DEFAULT_ALARM_MIN_FRAMES,
       DEFAULT_ALARM_GAP);
@@ -626,6 +647,9 @@ gst_sibvad_filter_finalize (GObject * object)
 {
   GstSibvadFilter *self = GST_SIBVAD_FILTER (object);
 
+  gst_sibvad_filter_late_stop (self);
+  g_mutex_clear (&self->late_lock);
+  g_cond_clear (&self->late_cond);
   g_queue_clear_full (&self->pending, (GDestroyNotify) record_free);
   gst_sibvad_preprocess_free (self->preprocess);
   gst_sibvad_smoother_free (self->smoother);
@@ -1458,6 +1482,7 @@ gst_sibvad_filter_drain (GstSibvadFilter * self)
 static void
 gst_sibvad_filter_drop (GstSibvadFilter * self)
 {
+  gst_sibvad_filter_late_cancel (self);
   g_queue_clear_full (&self->pending, (GDestroyNotify) record_free);
   g_queue_init (&self->pending);
   self->current = NULL;
@@ -1509,6 +1534,9 @@ gst_sibvad_filter_start (GstBaseTransform * trans)
   self->need_reset = TRUE;
   /* asked again in this run (the element may be in another pipeline now) */
   self->upstream_latency = GST_CLOCK_TIME_NONE;
+  g_mutex_lock (&self->late_lock);
+  self->late_ret = GST_FLOW_OK;
+  g_mutex_unlock (&self->late_lock);
   self->warned_uncalibrated = FALSE;
   self->warned_semantic = FALSE;
   self->warned_caption = FALSE;
@@ -1525,6 +1553,7 @@ gst_sibvad_filter_stop (GstBaseTransform * trans)
 {
   GstSibvadFilter *self = GST_SIBVAD_FILTER (trans);
 
+  gst_sibvad_filter_late_stop (self);
   gst_sibvad_filter_drop (self);
   gst_sibvad_filter_reset_output (self);
   gst_clear_buffer (&self->last_map);
@@ -1551,6 +1580,9 @@ gst_sibvad_filter_sink_event (GstBaseTransform * trans, GstEvent * event)
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_FLUSH_STOP:
+      g_mutex_lock (&self->late_lock);
+      self->late_ret = GST_FLOW_OK;
+      g_mutex_unlock (&self->late_lock);
       gst_sibvad_filter_drop (self);
       gst_sibvad_filter_end_alarm (self);
       gst_sibvad_filter_reset_output (self);
@@ -1667,6 +1699,24 @@ gst_sibvad_filter_generate_output (GstBaseTransform * trans,
 
   ret = GST_BASE_TRANSFORM_CLASS (parent_class)->generate_output (trans,
       &buf);
+  if (ret == GST_FLOW_OK) {
+    /* downstream's answer to frames the deadline thread pushed (not-linked,
+     * EOS, an error) goes upstream with the next frame */
+    g_mutex_lock (&self->late_lock);
+    ret = self->late_ret;
+    self->late_ret = GST_FLOW_OK;
+    g_mutex_unlock (&self->late_lock);
+    if (ret != GST_FLOW_OK) {
+      GST_DEBUG_OBJECT (self, "held frames pushed on the deadline got %s",
+          gst_flow_get_name (ret));
+      if (self->current)
+        self->current->dropped = TRUE;
+      self->current = NULL;
+      gst_clear_buffer (&buf);
+      *outbuf = NULL;
+      return ret;
+    }
+  }
   if (ret != GST_FLOW_OK) {
     if (self->current)
       self->current->dropped = TRUE;
@@ -1832,6 +1882,150 @@ gst_sibvad_filter_carry (GstSibvadFilter * self, GstSibvadRecord * r,
 
 /* Analyse the held frames in one batch and hand every waiting record its
  * result, in order (the smoother sees them as if one by one). */
+/* ---- the deadline of frames held while late ---------------------------- */
+
+/* Analyse and push what is held, from the deadline thread: under the sink
+ * pad's stream lock, as if a buffer had arrived, so nothing else runs on the
+ * element's streaming state meanwhile. */
+static void
+gst_sibvad_filter_late_flush (GstSibvadFilter * self)
+{
+  GstPad *sinkpad = GST_BASE_TRANSFORM_SINK_PAD (self);
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstBuffer *buf;
+  guint pushed = 0;
+  gboolean flushing;
+
+  GST_PAD_STREAM_LOCK (sinkpad);
+  GST_OBJECT_LOCK (sinkpad);
+  flushing = GST_PAD_IS_FLUSHING (sinkpad);
+  GST_OBJECT_UNLOCK (sinkpad);
+  if (self->batch_n > 0 && !flushing) {
+    GST_DEBUG_OBJECT (self, "no frame for two frame durations: analysing "
+        "the %u held ones", self->batch_n);
+    ret = gst_sibvad_filter_run_batch (self);
+    gst_sibvad_filter_collect (self);
+    while (ret == GST_FLOW_OK && (buf = gst_sibvad_filter_pop_ready (self))) {
+      ret = gst_pad_push (GST_BASE_TRANSFORM_SRC_PAD (self), buf);
+      pushed++;
+    }
+    GST_LOG_OBJECT (self, "pushed %u frames on the deadline: %s", pushed,
+        gst_flow_get_name (ret));
+  }
+  GST_PAD_STREAM_UNLOCK (sinkpad);
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING) {
+    g_mutex_lock (&self->late_lock);
+    self->late_ret = ret;
+    g_mutex_unlock (&self->late_lock);
+  }
+}
+
+static gpointer
+gst_sibvad_filter_late_loop (gpointer data)
+{
+  GstSibvadFilter *self = data;
+
+  g_mutex_lock (&self->late_lock);
+  while (!self->late_quit) {
+    GstClockTime deadline = self->late_deadline;
+    GstClockID id;
+    GstClockReturn res;
+
+    if (!self->late_clock || !GST_CLOCK_TIME_IS_VALID (deadline)) {
+      g_cond_wait (&self->late_cond, &self->late_lock);
+      continue;
+    }
+    id = gst_clock_new_single_shot_id (self->late_clock, deadline);
+    self->late_id = id;
+    g_mutex_unlock (&self->late_lock);
+    res = gst_clock_id_wait (id, NULL);
+    g_mutex_lock (&self->late_lock);
+    self->late_id = NULL;
+    gst_clock_id_unref (id);
+    /* moved, cancelled or quitting meanwhile: look again */
+    if (res == GST_CLOCK_UNSCHEDULED || self->late_quit
+        || self->late_deadline != deadline)
+      continue;
+    self->late_deadline = GST_CLOCK_TIME_NONE;
+    g_mutex_unlock (&self->late_lock);
+    gst_sibvad_filter_late_flush (self);
+    g_mutex_lock (&self->late_lock);
+  }
+  g_mutex_unlock (&self->late_lock);
+  return NULL;
+}
+
+/* A frame was held late: the held frames are due two frame durations from
+ * now on the pipeline clock (streaming thread). */
+static void
+gst_sibvad_filter_late_arm (GstSibvadFilter * self)
+{
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  GstClockTime now, dur;
+
+  if (!clock)
+    return;                     /* without a clock nothing is late */
+  now = gst_clock_get_time (clock);
+  dur = GST_CLOCK_TIME_IS_VALID (self->frame_duration) ?
+      self->frame_duration : FALLBACK_FRAME_DURATION;
+  g_mutex_lock (&self->late_lock);
+  if (!self->late_thread && !self->late_quit) {
+    GError *e = NULL;
+
+    self->late_thread = g_thread_try_new ("sibvad-deadline",
+        gst_sibvad_filter_late_loop, self, &e);
+    if (!self->late_thread) {
+      GST_WARNING_OBJECT (self, "no deadline thread (%s): held frames wait "
+          "for the next frame", e->message);
+      g_error_free (e);
+    }
+  }
+  gst_object_replace ((GstObject **) & self->late_clock, GST_OBJECT (clock));
+  self->late_deadline = now + 2 * dur;
+  if (self->late_id)
+    gst_clock_id_unschedule (self->late_id);
+  g_cond_signal (&self->late_cond);
+  g_mutex_unlock (&self->late_lock);
+  gst_object_unref (clock);
+}
+
+/* Nothing held any more: no deadline. */
+static void
+gst_sibvad_filter_late_cancel (GstSibvadFilter * self)
+{
+  g_mutex_lock (&self->late_lock);
+  if (GST_CLOCK_TIME_IS_VALID (self->late_deadline)) {
+    self->late_deadline = GST_CLOCK_TIME_NONE;
+    if (self->late_id)
+      gst_clock_id_unschedule (self->late_id);
+  }
+  g_mutex_unlock (&self->late_lock);
+}
+
+/* End the deadline thread (stop, finalize); the streaming thread has
+ * stopped by then. */
+static void
+gst_sibvad_filter_late_stop (GstSibvadFilter * self)
+{
+  GThread *thread;
+
+  g_mutex_lock (&self->late_lock);
+  thread = self->late_thread;
+  self->late_thread = NULL;
+  self->late_quit = TRUE;
+  self->late_deadline = GST_CLOCK_TIME_NONE;
+  if (self->late_id)
+    gst_clock_id_unschedule (self->late_id);
+  g_cond_signal (&self->late_cond);
+  g_mutex_unlock (&self->late_lock);
+  if (thread)
+    g_thread_join (thread);
+  g_mutex_lock (&self->late_lock);
+  self->late_quit = FALSE;
+  gst_clear_object (&self->late_clock);
+  g_mutex_unlock (&self->late_lock);
+}
+
 static GstFlowReturn
 gst_sibvad_filter_run_batch (GstSibvadFilter * self)
 {
@@ -1844,6 +2038,7 @@ gst_sibvad_filter_run_batch (GstSibvadFilter * self)
 
   if (n == 0)
     return GST_FLOW_OK;
+  gst_sibvad_filter_late_cancel (self);
   GST_OBJECT_LOCK (self);
   want_map = self->error_map;
   wv = self->visual_weight;
@@ -2099,6 +2294,8 @@ gst_sibvad_filter_transform_frame_ip (GstVideoFilter * filter,
       return gst_sibvad_filter_run_batch (self);
     GST_LOG_OBJECT (self, "behind the clock: frame %" G_GUINT64_FORMAT
         " waits in a batch of %u", r->frame_number, self->batch_n);
+    if (batching == GST_SIBVAD_BATCHING_LATE)
+      gst_sibvad_filter_late_arm (self);
     return GST_FLOW_OK;
   } else if (self->batch_n > 0) {
     r->awaiting = TRUE;         /* carries a result still to come */

@@ -2183,6 +2183,90 @@ GST_START_TEST (test_batching_when_late)
 
 GST_END_TEST;
 
+/* batching=late and a source that stalls: frames held because the element
+ * is late wait at most two frame durations of the pipeline clock for the
+ * next one, then the element's deadline thread analyses and pushes them.
+ * On a test clock at 1 s: frames 0..3 go as a batch, 4 and 5 are held and
+ * nothing comes out while the clock stands still; the clock cranked to
+ * their deadline (1 s + 2 x 40 ms) lets both out with no new input; frames
+ * 6..9 (still late) go as one batch again. Results as one by one, the series unbroken. */
+GST_START_TEST (test_batching_late_deadline)
+{
+  const guint N = 10;
+  Scene *s = scene_new (360, 240, N, SIBVAD_SYNTH_FAST_OBJECT, 44);
+  Out ref[10], got[10];
+  guint after_ref[10], got_n = 0, i;
+  GstTestClock *tc;
+  GstHarness *h;
+  GstBuffer *b;
+
+  run_batched ("max-batch=1", NULL, NULL, GST_SECOND, s, N, ref, after_ref);
+
+  h = filter_harness (make_filter ("smoothing=causal", "sigma=1",
+          "max-batch=4", NULL),
+      "video/x-raw,format=GRAY8,width=360,height=240,framerate=25/1");
+  gst_harness_use_testclock (h);
+  fail_unless (gst_harness_set_time (h, GST_SECOND));
+  for (i = 0; i < 6; i++) {
+    fail_unless_equals_int (gst_harness_push (h, scene_frame (s, i,
+                GST_VIDEO_FORMAT_GRAY8, i * FRAME_NS)), GST_FLOW_OK);
+    while ((b = gst_harness_try_pull (h))) {
+      read_out (b, &got[got_n++]);
+      gst_buffer_unref (b);
+    }
+  }
+  fail_unless_equals_int (got_n, 4);
+  /* the deadline thread waits on the clock, for two frame durations from
+   * the last held frame (a test clock releases a wait only when cranked) */
+  fail_unless (gst_harness_wait_for_clock_id_waits (h, 1, 60));
+  g_usleep (50 * 1000);
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  /* the clock reaches it with no new frame: both come out */
+  fail_unless (gst_harness_crank_single_clock_wait (h));
+  tc = gst_harness_get_testclock (h);
+  fail_unless_equals_uint64 (gst_clock_get_time (GST_CLOCK (tc)),
+      GST_SECOND + 2 * FRAME_NS);
+  gst_object_unref (tc);
+  for (i = 0; i < 2; i++) {
+    b = gst_harness_pull (h);   /* waits (up to a minute) for the thread */
+    fail_unless (b != NULL, "held frame %u did not come out", 4 + i);
+    read_out (b, &got[got_n++]);
+    gst_buffer_unref (b);
+  }
+  fail_unless_equals_int (got_n, 6);
+  /* the stream goes on, late again: one batch of four */
+  for (i = 6; i < N; i++) {
+    fail_unless_equals_int (gst_harness_push (h, scene_frame (s, i,
+                GST_VIDEO_FORMAT_GRAY8, i * FRAME_NS)), GST_FLOW_OK);
+    while ((b = gst_harness_try_pull (h))) {
+      read_out (b, &got[got_n++]);
+      gst_buffer_unref (b);
+    }
+    fail_unless_equals_int (got_n, i < 9 ? 6 : 10);
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  assert_same_outputs (ref, got, N);
+  clear_outs (ref, N);
+  clear_outs (got, N);
+  teardown (h);
+
+  /* a stalled source, then a stop with frames held and their deadline
+   * pending: no frame leaks, the thread ends */
+  h = filter_harness (make_filter ("max-batch=4", NULL, NULL, NULL),
+      "video/x-raw,format=GRAY8,width=360,height=240,framerate=25/1");
+  gst_harness_use_testclock (h);
+  fail_unless (gst_harness_set_time (h, GST_SECOND));
+  for (i = 0; i < 2; i++)
+    fail_unless_equals_int (gst_harness_push (h, scene_frame (s, i,
+                GST_VIDEO_FORMAT_GRAY8, i * FRAME_NS)), GST_FLOW_OK);
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  teardown (h);
+  scene_free (s);
+}
+
+GST_END_TEST;
+
 /* inference-interval=2 with batching: the frames in between carry the
  * result of the analysed frame before them, as without batching */
 GST_START_TEST (test_batching_interval)
@@ -2288,6 +2372,7 @@ filter_suite (void)
   tcase_add_test (element, test_device);
   tcase_add_test (element, test_batching_always);
   tcase_add_test (element, test_batching_when_late);
+  tcase_add_test (element, test_batching_late_deadline);
   tcase_add_test (element, test_batching_interval);
   return s;
 }
