@@ -99,6 +99,7 @@ struct sibvad_model {
     /* tensor table */
     int ntensors, cap;
     int max_tensors;                        /* > 0: while new_table builds under a limit */
+    int find_hint;                          /* where bind's next name lookup starts (model.c: find) */
     sibvad_tensor *tensors;
     size_t *offsets, *goffsets;             /* per tensor; goffsets SIZE_MAX when no gradient */
     int *init_kind;

@@ -286,11 +286,18 @@ static void init_tensor(sibvad_model *m, int i, sibvad_rng *rng)
 
 /* ---------- typed views ---------- */
 
-static int find_index(const sibvad_model *m, const char *name)
+/* The index of a tensor by name, searching from index start and wrapping
+ * around. */
+static int find_index(const sibvad_model *m, const char *name, int start)
 {
-    for (int i = 0; i < m->ntensors; i++)
+    const int n = m->ntensors;
+    if (start < 0 || start >= n)
+        start = 0;
+    for (int k = 0; k < n; k++) {
+        const int i = start + k < n ? start + k : start + k - n;
         if (strcmp(m->tensors[i].name, name) == 0)
             return i;
+    }
     return -1;
 }
 
@@ -302,9 +309,13 @@ static float *find(sibvad_model *m, int grad, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    int i = find_index(m, name);
+    /* binding asks for the tensors mostly in the order they were registered:
+     * starting after the last hit makes a whole bind linear, not quadratic
+     * (binding runs while the model is built, on one thread) */
+    int i = find_index(m, name, m->find_hint);
     if (i < 0)
         return NULL;
+    m->find_hint = i + 1;
     if (!grad)
         return m->params + m->offsets[i];
     return m->goffsets[i] == SIZE_MAX ? NULL : m->grads + m->goffsets[i];
@@ -571,7 +582,7 @@ sibvad_tensor *sibvad_model_tensor(sibvad_model *m, int i)
 
 sibvad_tensor *sibvad_model_find_tensor(sibvad_model *m, const char *name)
 {
-    int i = find_index(m, name);
+    int i = find_index(m, name, 0);
     return i < 0 ? NULL : host_tensor(m, i);
 }
 
