@@ -287,7 +287,14 @@ long long sibvad_stream_frames(const sibvad_stream *s);
 int sibvad_normalise_u8(const sibvad_config *cfg, const uint8_t *pixels, int channels, size_t stride,
                         float *out, sibvad_error *err);
 
-/* CPU threads for the core's parallel loops and matrix products. */
+/* CPU threads for the core's parallel loops and matrix products (n < 1: 1).
+ * Not per caller: OpenMP's count is set for the calling thread, but
+ * OpenBLAS's for the whole process, and OpenBLAS's OpenMP build follows the
+ * caller's OpenMP count, freeing its work buffers whenever it changes. Two
+ * threads of one process that run models with different counts at once
+ * therefore change each other's sums in the last bits (results depend on the
+ * count: OpenBLAS splits its sums by thread). Use one count per process, or
+ * serialise models of different counts (sibvadfilter does: gst/sibvad-threads.c). */
 void sibvad_set_threads(int n);
 
 /* Set the error message (printf-style); returns -1 for `return sibvad_fail(...)`. */

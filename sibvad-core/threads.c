@@ -1,4 +1,5 @@
-/* threads.c: how many CPU threads the core uses (OpenMP loops and BLAS). */
+/* threads.c: how many CPU threads the core uses (OpenMP loops and BLAS);
+ * process-wide for BLAS, see sibvad.h. */
 #include "sibvad.h"
 
 #include <cblas.h>
