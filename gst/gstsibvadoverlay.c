@@ -748,21 +748,11 @@ gst_sibvad_overlay_before_transform (GstBaseTransform * trans,
 static GstFlowReturn
 gst_sibvad_overlay_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 {
-  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
-  gchar *why = NULL;
+  GstFlowReturn ret = gst_sibvad_buffer_check_input (GST_VIDEO_FILTER (trans),
+      buf);
 
-  if (!filter->negotiated) {
-    GST_ELEMENT_ERROR (trans, CORE, NEGOTIATION,
-        ("No video format: a buffer arrived before any caps"),
-        ("buffer %" GST_PTR_FORMAT, buf));
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
-  if (!gst_sibvad_buffer_check (&filter->in_info, buf, &why)) {
-    GST_ELEMENT_ERROR (trans, STREAM, FORMAT,
-        ("Invalid video buffer: %s", why), ("buffer %" GST_PTR_FORMAT, buf));
-    g_free (why);
-    return GST_FLOW_ERROR;
-  }
+  if (ret != GST_FLOW_OK)
+    return ret;
   return GST_BASE_TRANSFORM_CLASS (parent_class)->transform_ip (trans, buf);
 }
 

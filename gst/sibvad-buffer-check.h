@@ -93,6 +93,30 @@ gst_sibvad_buffer_check (const GstVideoInfo * info, GstBuffer * buf,
   return TRUE;
 }
 
+/* What both elements do with an input buffer before GstVideoFilter maps it:
+ * GST_FLOW_OK when @buf holds a whole frame of the negotiated format, else
+ * a GST_ELEMENT_ERROR posted by @filter and the flow to return (no caps yet:
+ * not-negotiated; a buffer that fails gst_sibvad_buffer_check: error). */
+static inline GstFlowReturn
+gst_sibvad_buffer_check_input (GstVideoFilter * filter, GstBuffer * buf)
+{
+  gchar *why = NULL;
+
+  if (!filter->negotiated) {
+    GST_ELEMENT_ERROR (filter, CORE, NEGOTIATION,
+        ("No video format: a buffer arrived before any caps"),
+        ("buffer %" GST_PTR_FORMAT, buf));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  if (!gst_sibvad_buffer_check (&filter->in_info, buf, &why)) {
+    GST_ELEMENT_ERROR (filter, STREAM, FORMAT,
+        ("Invalid video buffer: %s", why), ("buffer %" GST_PTR_FORMAT, buf));
+    g_free (why);
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
 G_END_DECLS
 
 #endif
