@@ -11,7 +11,7 @@
  * frames whose RGB copy exceeds 512 MB are not sent (see below).
  * The plugin is linked in and registered statically; GStreamer scans no
  * plugins and keeps its registry in the temporary folder. */
-#include "fuzz-util.h"
+#include "fuzz-gst.h"
 
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
@@ -28,7 +28,6 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-GST_PLUGIN_STATIC_DECLARE (sibvad);
 
 #ifdef __SANITIZE_ADDRESS__
 /* GLib's quark table: its first block is allocated by libglib's constructor
@@ -227,7 +226,6 @@ run (const char *str)
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  char reg[4400];
   sibvad_config c;
   sibvad_error err;
   sibvad_model *m;
@@ -245,15 +243,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 #ifdef __SANITIZE_ADDRESS__
   __lsan_disable ();
 #endif
-  setenv ("GST_REGISTRY", fuzz_path (reg, sizeof reg, "registry.bin"), 1);
-  setenv ("GST_REGISTRY_FORK", "no", 1);
-  setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "", 1);
-  setenv ("GST_PLUGIN_SYSTEM_PATH", "", 1);
-  setenv ("GST_PLUGIN_PATH_1_0", "", 1);
-  setenv ("GST_PLUGIN_PATH", "", 1);
-  setenv ("OMP_NUM_THREADS", "1", 1);
-  gst_init (NULL, NULL);
-  GST_PLUGIN_STATIC_REGISTER (sibvad);
+  fuzz_gst_init ();
 
   /* a tiny model: 24x16 RGB */
   if (sibvad_config_preset (&c, "tiny", &err) < 0)

@@ -16,7 +16,7 @@
  * The element runs in a GstHarness; the plugin is linked in and registered
  * statically, and GStreamer scans no plugins and keeps its registry in the
  * temporary folder. */
-#include "fuzz-util.h"
+#include "fuzz-gst.h"
 
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
@@ -25,7 +25,6 @@
 
 #include "sibvad.h"
 
-GST_PLUGIN_STATIC_DECLARE (sibvad);
 
 #define SEM_DIM 32
 #define MAX_SIDE 300
@@ -316,22 +315,14 @@ run (const uint8_t * data, size_t size)
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  char reg[4400], dir[4400];
+  char dir[4400];
   GDir *d;
   const gchar *name;
 
   (void) argc;
   (void) argv;
   /* no plugin scanning, the registry in the temporary folder, one thread */
-  setenv ("GST_REGISTRY", fuzz_path (reg, sizeof reg, "registry.bin"), 1);
-  setenv ("GST_REGISTRY_FORK", "no", 1);
-  setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "", 1);
-  setenv ("GST_PLUGIN_SYSTEM_PATH", "", 1);
-  setenv ("GST_PLUGIN_PATH_1_0", "", 1);
-  setenv ("GST_PLUGIN_PATH", "", 1);
-  setenv ("OMP_NUM_THREADS", "1", 1);
-  gst_init (NULL, NULL);
-  GST_PLUGIN_STATIC_REGISTER (sibvad);
+  fuzz_gst_init ();
   make_model (3, fuzz_path (model_path[0], sizeof model_path[0],
           "tiny-rgb.safetensors"));
   make_model (1, fuzz_path (model_path[1], sizeof model_path[1],
