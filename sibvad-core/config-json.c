@@ -3,7 +3,9 @@
  * preset named by "preset" when it is a known one and overrides every key
  * present; without a known preset every key but "preset" must be present (as
  * load_config() of tools/reference/sibvad_ref.py). Unknown keys, missing keys
- * and wrong types are errors, and the result is validated. */
+ * and wrong types are errors, and the result is validated. The one exception:
+ * "pred_residual" came later, so a JSON without it that holds every other
+ * key (a model file written before it) means 0, the spec's pixel head. */
 #include "sibvad.h"
 #include "json.h"
 
@@ -38,7 +40,7 @@ static const field fields[] = {
     FI(de_depth), FI(de_heads), FI(de_mlp_ratio), FI(rgb_hidden),
     FI(sffm_nr), FI(sffm_k), FI(sffm_ns), FI(sffm_b), FF(sffm_scale), FF(sffm_alpha),
     FI(sem_dim), FI(sem_hidden),
-    FF(w_pred), FF(w_sem), FF(w_motion),
+    FF(w_pred), FF(w_sem), FF(w_motion), FI(pred_residual),
     FF(lr), FF(beta1), FF(beta2), FF(adam_eps), FF(weight_decay),
 };
 
@@ -184,9 +186,17 @@ int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, si
             memcpy(dst, &fv, sizeof fv);
         }
     }
+    if (!sibvad_json_get(root, "pred_residual")) {
+        size_t present = 0;
+        for (size_t i = 0; i < NFIELDS; i++)
+            present += fields[i].type != F_STR && sibvad_json_get(root, fields[i].name) != NULL;
+        if (present == NFIELDS - 2 || !known)
+            c.pred_residual = 0;
+    }
     if (!known) {
         for (size_t i = 0; i < NFIELDS; i++) {
-            if (fields[i].type != F_STR && !sibvad_json_get(root, fields[i].name)) {
+            if (fields[i].type != F_STR && strcmp(fields[i].name, "pred_residual") &&
+                !sibvad_json_get(root, fields[i].name)) {
                 sibvad_fail(err, "config JSON: \"%s\" is missing (without a known \"preset\" "
                             "(paper, lite, tiny) every key is needed)", fields[i].name);
                 goto out;

@@ -15,6 +15,7 @@
  *   fused    = fusion layers (x = visual, y = semantic, z = motion)
  *   h = [semantic; rgb_project([fused, motion])] + pos; (ViT block -> SFFM) x depth; LN
  *   f_hat = text_recon(h[0]);  pred = final_conv(unpatchify(decoder_pred([h[2:], skip[1:]])))
+ *   (+ the last input frame when pred_residual)
  * Losses: w_pred MSE + w_sem (1 - cos) + w_motion hinge + sum of SFFM balance losses.
  *
  * Every computation is a call on the model's backend (m->be), on buffers of its
@@ -195,6 +196,8 @@ void sibvad_forward_clips(const sibvad_model *m, sibvad_acts *a, const sibvad_cl
     be->conv2d_forward(be, a->conv1, a->img, w->conv3_w, w->conv3_b, B, C, C, Hh, Ww, 3);
     be->leakyrelu_forward(be, a->act1, a->conv1, (size_t)B * img, 0.01f);
     be->conv2d_forward(be, a->pred, a->act1, w->conv1_w, w->conv1_b, B, C, C, Hh, Ww, 1);
+    if (c->pred_residual) /* the head predicts the change; its gradient is the prediction's */
+        be->axpy(be, a->pred, a->prev, 1.0f, (size_t)B * img);
 
     /* 10. losses */
     if (in->target) {

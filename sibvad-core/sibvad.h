@@ -50,6 +50,9 @@ typedef struct sibvad_config {
     int sem_dim, sem_hidden;
     /* loss weights (the balance loss is weighted by sffm_alpha) */
     float w_pred, w_sem, w_motion;
+    /* pixel head: 0 (the spec) predicts the frame; 1 predicts its change, and
+     * the last input frame is added to the head's output */
+    int pred_residual;
     /* optimiser */
     float lr, beta1, beta2, adam_eps, weight_decay;
 } sibvad_config;
