@@ -14,7 +14,9 @@
  * Top-K routing (SFFM, whole model) is piecewise constant: when a perturbation
  * changes any token's set of routed filters, the element is retried with a
  * 10x smaller h and, if it still flips, skipped and counted.
- * The whole model (tiny preset, B = 2) is checked on the total loss, recomputed
+ * The whole model (tiny preset, B = 2; again with pred_residual, whose
+ * prediction must also equal the plain head's plus the last input frame) is
+ * checked on the total loss, recomputed
  * in double from the activations (and compared with losses.total), on three
  * elements of each of ~50 tensors; its floor is the measured rounding noise of
  * the loss, and the error that crossed LeakyReLU / motion-hinge kinks can
@@ -1320,7 +1322,8 @@ static int model_flipped(void *p)
     return 0;
 }
 
-static void check_model(void)
+/* residual: the pixel head predicts the change from the last input frame */
+static void check_model(int residual)
 {
     static const char *names[] = {
         "vision_model.embeddings.class_embedding",
@@ -1377,9 +1380,11 @@ static void check_model(void)
         report(0, "model          preset tiny: %s", err.msg);
         return;
     }
+    cfg.pred_residual = residual;
+    const char *tag = residual ? "model+residual" : "model         ";
     sibvad_model *m = sibvad_model_create(&cfg, 1234, &err);
     if (!m || sibvad_model_prepare(m, 2, 1, &err) < 0) {
-        report(0, "model          create/prepare: %s", err.msg);
+        report(0, "%s create/prepare: %s", tag, err.msg);
         sibvad_model_free(m);
         return;
     }
@@ -1412,6 +1417,20 @@ static void check_model(void)
      * the prediction does not depend on the target, so draw each target
      * element such that the bend is at least 0.25 away from the prediction */
     model_loss(&c);
+    if (residual) {
+        /* the same weights without the residual: the prediction must differ by the last frame exactly */
+        float *p1 = malloc(sizeof(float) * c.B * img);
+        memcpy(p1, m->a.pred, sizeof(float) * c.B * img);
+        m->cfg.pred_residual = 0;
+        model_loss(&c);
+        double worst = 0.0;
+        for (size_t i = 0; i < (size_t)c.B * img; i++)
+            worst = fmax(worst, fabs((double)p1[i] - m->a.pred[i] - m->a.prev[i]));
+        report(worst <= 1e-6, "%s prediction = head output + last frame (max deviation %.2g)", tag, worst);
+        m->cfg.pred_residual = 1;
+        free(p1);
+        model_loss(&c);
+    }
     int active = 0;
     for (size_t i = 0; i < (size_t)c.B * img; i++) {
         const float p = m->a.pred[i], prev = m->a.prev[i];
@@ -1428,15 +1447,15 @@ static void check_model(void)
     sibvad_losses ls;
     sibvad_model_losses(m, &ls);
     report(fabs(L0 - ls.total) <= 1e-5 * fabs(L0) + 1e-6,
-           "model          loss in double %.7f vs losses.total %.7f (pred %.4f sem %.4f motion %.4f "
-           "[%d of %zu active] balance %.4f)", L0, ls.total, ls.pred, ls.sem, ls.motion, active,
+           "%s loss in double %.7f vs losses.total %.7f (pred %.4f sem %.4f motion %.4f "
+           "[%d of %zu active] balance %.4f)", tag, L0, ls.total, ls.pred, ls.sem, ls.motion, active,
            (size_t)c.B * img, ls.balance);
     for (int l = 0; l < cfg.de_depth; l++)
         memcpy(c.base_topk + (size_t)l * T * K, m->a.sffm_cache[l].topk, sizeof(int) * T * K);
     sibvad_model_zero_grad(m);
     for (int rep = 0; rep < 2; rep++)
         if (sibvad_model_backward(m, &err) < 0) {
-            report(0, "model          backward: %s", err.msg);
+            report(0, "%s backward: %s", tag, err.msg);
             sibvad_model_free(m);
             free_all();
             return;
@@ -1486,15 +1505,15 @@ static void check_model(void)
         const char *nm = k < nnames ? names[k] : dyn[k - nnames];
         sibvad_tensor *tt = sibvad_model_find_tensor(m, nm);
         if (!tt || !tt->grad) {
-            report(0, "model          %s: %s", nm, tt ? "has no gradient" : "no such tensor");
+            report(0, "%s %s: %s", tag, nm, tt ? "has no gradient" : "no such tensor");
             continue;
         }
-        check_tensor("model", nm, &P, tt->data, tt->grad, tt->numel, 3, 1, &t);
+        check_tensor(tag, nm, &P, tt->data, tt->grad, tt->numel, 3, 1, &t);
     }
-    report(!c.fail, "model          every forward pass ran");
-    printf("     model          routing boundary: %d retried with h/10, %d skipped\n", P.retried, P.skipped);
-    printf("     model          kink crossings during the FD: LeakyReLU %ld, motion hinge %ld "
-           "(allowed for by their bound)\n", c.kinks, c.hinges);
+    report(!c.fail, "%s every forward pass ran", tag);
+    printf("     %s routing boundary: %d retried with h/10, %d skipped\n", tag, P.retried, P.skipped);
+    printf("     %s kink crossings during the FD: LeakyReLU %ld, motion hinge %ld "
+           "(allowed for by their bound)\n", tag, c.kinks, c.hinges);
     sibvad_model_free(m);
     free_all();
 }
@@ -1524,7 +1543,8 @@ int main(void)
     check_losses();
     check_posembed();
     check_adam();
-    check_model();
+    check_model(0);
+    check_model(1);
 
     clock_gettime(CLOCK_MONOTONIC, &t1);
     printf("time %.1f s\n", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec));

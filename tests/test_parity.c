@@ -1,7 +1,8 @@
 /* test_parity.c: the C model against its PyTorch twin (tools/reference).
  *
- * Loads tests/fixtures/tiny-parity.safetensors (made by
- * tools/reference/make_fixture.py), runs the same batch and compares every
+ * Loads tests/fixtures/tiny-parity.safetensors and, with the pixel head that
+ * predicts the change from the last frame (pred_residual), tiny-residual-
+ * parity.safetensors (both made by tools/reference/make_fixture.py), runs the same batch and compares every
  * stream and activation, the routing decisions, each loss term, every
  * parameter gradient, the losses of 10 Adam steps and the weights after them,
  * and the no-semantic path. Then it changes one weight and checks that the
@@ -166,11 +167,14 @@ static void compare_loss(sibvad_st_file *f, const char *name, float value)
     }
 }
 
-int main(void)
+/* One fixture: the tiny preset, with the spec's pixel head or (residual) the
+ * one that predicts the change from the last input frame. */
+static int run_fixture(const char *file, int residual)
 {
     const char *dir = getenv("SIBVAD_FIXTURES");
     char path[1024];
-    snprintf(path, sizeof path, "%s/tiny-parity.safetensors", dir ? dir : "tests/fixtures");
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", file);
+    printf("== %s\n", file);
     sibvad_error err = {{0}};
     sibvad_st_file *f = NULL;
     if (sibvad_st_open(&f, path, &err) < 0) {
@@ -184,8 +188,10 @@ int main(void)
         return 1;
     }
     sibvad_config_preset(&tiny, "tiny", NULL);
+    tiny.pred_residual = residual;
     if (memcmp(&cfg, &tiny, sizeof cfg) != 0) {
-        printf("FAIL the fixture's config differs from the tiny preset: regenerate the fixture\n");
+        printf("FAIL the fixture's config differs from the tiny preset%s: regenerate the fixture\n",
+               residual ? " with pred_residual 1" : "");
         return 1;
     }
     sibvad_model *m = sibvad_model_create(&cfg, 0, &err);
@@ -267,11 +273,18 @@ int main(void)
     failures = before;
     report("a changed weight (decoder.decoder_blocks.1.mlp.fc2) is detected", noticed ? 0.0 : 1.0, 0.0);
 
-    printf("%d passed, %d failed\n", checks - failures, failures);
     free(frames);
     free(target);
     free(sem);
     sibvad_model_free(m);
     sibvad_st_close(f);
-    return failures ? 1 : 0;
+    return 0;
+}
+
+int main(void)
+{
+    int rc = run_fixture("tiny-parity.safetensors", 0);
+    rc |= run_fixture("tiny-residual-parity.safetensors", 1);
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return rc || failures ? 1 : 0;
 }

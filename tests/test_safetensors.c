@@ -264,10 +264,27 @@ static void test_config_json(void)
     }
     free(full);
 
+    /* A model file written before "pred_residual" existed holds every other
+     * key: it keeps the spec's pixel head even though lite now defaults to 1. */
+    sibvad_config_preset(&base, "lite", &err);
+    char *old = sibvad_config_to_json(&base);
+    char *key = old ? strstr(old, ", \"pred_residual\": 1") : NULL;
+    if (key)
+        memmove(key, key + strlen(", \"pred_residual\": 1"), strlen(key + strlen(", \"pred_residual\": 1")) + 1);
+    rc = key ? sibvad_config_from_json(&c, old, strlen(old), &err) : -1;
+    base.pred_residual = 0;
+    CHECK(key && rc == 0 && memcmp(&c, &base, sizeof c) == 0,
+          "config json: a complete lite config without pred_residual (an older model file) reads as 0 (%s)",
+          rc ? err.msg : "");
+    free(old);
+    sibvad_config_preset(&base, "lite", &err);
+    CHECK(base.pred_residual == 1, "config json: lite predicts the change from the last frame");
+
     static const struct {
         const char *text, *msg;
     } bad[] = {
         {"{\"img_hh\": 3}", "unknown key \"img_hh\""},
+        {"{\"preset\": \"tiny\", \"pred_residual\": 2}", "pred_residual must be 0 or 1"},
         {"{\"img_h\": \"24\"}", "\"img_h\" must be an integer, not string"},
         {"{\"img_h\": 24.5}", "\"img_h\" must be an integer, not 24.5"},
         {"{\"img_h\": 1e10}", "\"img_h\" must be an integer"},

@@ -20,7 +20,10 @@ Notes for the comparison: the key third of each attn.qkv.bias has a gradient tha
 arithmetic (softmax ignores a shift shared by all keys), so grad/after values there are rounding
 noise (|g| < 1e-7) and need an absolute tolerance. Adam starts with zero (not None) gradients.
 
-Run from the repository root (deterministic):  /usr/bin/python3 tools/reference/make_fixture.py
+With --residual it writes tests/fixtures/tiny-residual-parity.safetensors instead: the same with
+the pixel head that predicts the change from the last input frame (pred_residual 1, as lite).
+
+Run from the repository root (deterministic):  /usr/bin/python3 tools/reference/make_fixture.py [--residual]
 """
 import argparse
 import json
@@ -38,6 +41,7 @@ from read_safetensors import read_safetensors, write_safetensors  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(ROOT, "tests", "fixtures", "tiny-parity.safetensors")
+RESIDUAL_OUT = os.path.join(ROOT, "tests", "fixtures", "tiny-residual-parity.safetensors")
 BATCH = 2
 ADAM_STEPS = 10
 MIN_GAP = 3e-4   # stricter than needed: C and PyTorch scores agree to ~1e-6
@@ -85,12 +89,13 @@ def topk_gaps(out, cfg):
     return select, order
 
 
-def make(seed):
+def make(seed, residual=False):
     """The fixture for one seed -> (tensors, metadata, margins), or (None, reason, None) as soon as
     the seed fails: a router margin below MIN_GAP, or a parameter whose gradient is all zero (a
     filter that no token chooses, or only the CLS token, dropped after the last layer)."""
     torch.manual_seed(seed)
     cfg = preset("tiny")
+    cfg["pred_residual"] = int(residual)
     model = SIBVAD(cfg)
     randomise(model)
     T, C, H, W = cfg["frames_in"], cfg["channels"], cfg["img_h"], cfg["img_w"]
@@ -157,16 +162,21 @@ def make(seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--out", help="default: %s, or with --residual %s" % (
+        os.path.relpath(DEFAULT_OUT, ROOT), os.path.relpath(RESIDUAL_OUT, ROOT)))
+    ap.add_argument("--residual", action="store_true",
+                    help="the pixel head that predicts the change from the last input frame (pred_residual 1)")
     ap.add_argument("--seed", type=int, default=0, help="first seed to try")
     ap.add_argument("-v", "--verbose", action="store_true", help="say why each rejected seed failed")
     args = ap.parse_args()
+    if not args.out:
+        args.out = RESIDUAL_OUT if args.residual else DEFAULT_OUT
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float32)
 
     seed = args.seed
     while True:
-        tensors, meta, margins = make(seed)
+        tensors, meta, margins = make(seed, args.residual)
         if tensors is not None:
             break
         if args.verbose:

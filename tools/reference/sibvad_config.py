@@ -12,7 +12,8 @@ INT_KEYS = ("img_h", "img_w", "channels", "patch", "frames_in",
             "bb_width", "bb_depth", "bb_heads", "bb_mlp", "bb_layerscale", "bb_frozen",
             "mo_width", "mo_depth", "mo_heads", "mo_mlp_ratio", "d_model",
             "fu_depth", "fu_heads", "fu_ffn_ratio", "de_depth", "de_heads", "de_mlp_ratio",
-            "rgb_hidden", "sffm_nr", "sffm_k", "sffm_ns", "sffm_b", "sem_dim", "sem_hidden")
+            "rgb_hidden", "sffm_nr", "sffm_k", "sffm_ns", "sffm_b", "sem_dim", "sem_hidden",
+            "pred_residual")
 FLOAT_KEYS = ("bb_ln_eps", "sffm_scale", "sffm_alpha", "w_pred", "w_sem", "w_motion",
               "lr", "beta1", "beta2", "adam_eps", "weight_decay")
 # The C struct order, "preset" first.
@@ -21,7 +22,7 @@ CONFIG_KEYS = ("preset", "img_h", "img_w", "channels", "patch", "frames_in",
                "mo_width", "mo_depth", "mo_heads", "mo_mlp_ratio", "d_model",
                "fu_depth", "fu_heads", "fu_ffn_ratio", "de_depth", "de_heads", "de_mlp_ratio",
                "rgb_hidden", "sffm_nr", "sffm_k", "sffm_ns", "sffm_b", "sffm_scale", "sffm_alpha",
-               "sem_dim", "sem_hidden", "w_pred", "w_sem", "w_motion",
+               "sem_dim", "sem_hidden", "w_pred", "w_sem", "w_motion", "pred_residual",
                "lr", "beta1", "beta2", "adam_eps", "weight_decay")
 
 
@@ -47,7 +48,8 @@ _PRESETS = {
                  bb_width=128, bb_depth=2, bb_heads=4, bb_mlp=512, bb_layerscale=0, bb_frozen=0,
                  mo_width=64, mo_depth=2, mo_heads=2, mo_mlp_ratio=2, d_model=128,
                  fu_depth=2, fu_heads=4, fu_ffn_ratio=2, de_depth=2, de_heads=4, de_mlp_ratio=4,
-                 rgb_hidden=512, sffm_nr=63, sffm_k=7, sffm_ns=1, sffm_b=8, sem_hidden=512),
+                 rgb_hidden=512, sffm_nr=63, sffm_k=7, sffm_ns=1, sffm_b=8, sem_hidden=128,
+                 lr=1e-3, pred_residual=1),
     # Parity fixtures and gradient checks (larger balance weight so its gradient is visible).
     "tiny": dict(img_h=24, img_w=32, patch=8,
                  bb_width=32, bb_depth=2, bb_heads=2, bb_mlp=64, bb_layerscale=1, bb_frozen=0,
@@ -108,6 +110,7 @@ def validate(c):
          "an MLP ratio is larger than 64")
     need(c["sffm_ns"] <= 1024, "sffm_ns out of range 0..1024")
     need(c["bb_ln_eps"] > 0, "bb_ln_eps must be positive")
+    need(c["pred_residual"] in (0, 1), "pred_residual must be 0 or 1")
     need(c["lr"] >= 0 and 0 <= c["beta1"] < 1 and 0 <= c["beta2"] < 1 and c["adam_eps"] > 0,
          "optimiser settings out of range")
     return c
@@ -116,16 +119,18 @@ def validate(c):
 def load_config(path):
     """A config from a JSON file: the named "preset" (if any) overridden by the file's keys.
     Without a known preset every key must be present. Unknown keys and wrong types are errors
-    (as sibvad_config_from_json in sibvad-core/config-json.c)."""
+    (as sibvad_config_from_json in sibvad-core/config-json.c), and as there, "pred_residual"
+    missing from a file that holds every other key (written before it existed) means 0."""
     with open(path) as f:
         j = json.load(f)
     unknown = sorted(set(j) - set(CONFIG_KEYS))
     if unknown:
         raise ValueError("%s: unknown config keys %s" % (path, unknown))
-    if j.get("preset") in _PRESETS:
+    known = j.get("preset") in _PRESETS
+    if known:
         c = preset(j["preset"])
     else:
-        missing = [k for k in CONFIG_KEYS if k != "preset" and k not in j]
+        missing = [k for k in CONFIG_KEYS if k not in ("preset", "pred_residual") and k not in j]
         if missing:
             raise ValueError("%s: no known preset and missing keys %s" % (path, missing))
         c = _common_defaults()
@@ -140,4 +145,7 @@ def load_config(path):
         if not ok:
             raise ValueError("%s: config key %s has the wrong type (%r)" % (path, k, v))
         c[k] = v
+    if "pred_residual" not in j and (not known or all(k in j for k in CONFIG_KEYS if k not in
+                                                       ("preset", "pred_residual"))):
+        c["pred_residual"] = 0
     return validate(c)

@@ -432,7 +432,10 @@ class SIBVAD(nn.Module):
         hn = out["dec_norm"] = dec.decoder_norm(h)
         out["sem_pred"] = dec.text_recon(hn[:, 0])
         patches = out["pred_patches"] = dec.decoder_pred(torch.cat([hn[:, 2:], skip[:, 1:]], dim=-1))
-        pred = out["pred"] = dec.final_conv(self.unpatchify(patches))
+        pred = dec.final_conv(self.unpatchify(patches))
+        if c["pred_residual"]:  # the head predicts the change from the last input frame
+            pred = pred + frames[:, T - 1]
+        out["pred"] = pred
 
         if target is not None:
             last = frames[:, T - 1]
