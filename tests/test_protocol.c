@@ -210,6 +210,28 @@ static void test_frame_errors(void)
     m5[24] = 9;
     CHECK(near(sibvad_frame_maxwin(m5, 5, 5, 2), 9.0, 1e-6), "a border window cut to 1x1 averages what it holds");
 
+    /* moving-region error: the known 4x6 map as frame difference, 2x2 blocks,
+     * an error map of half of it; threshold 1 keeps the blocks of mean 2.5
+     * (1 2 3 4) and 2 (one 8), threshold 2.2 the first only */
+    {
+        float err_map[24] = {0};
+        for (int i = 0; i < 24; i++)
+            err_map[i] = 0.5f * map[i];
+        double se = 0.0, sd = 0.0;
+        long nb = 0;
+        sibvad_moving_error_add(err_map, map, 4, 6, 2, 1.0f, &se, &sd, &nb);
+        CHECK(nb == 2 && near(sd, 4.5, 1e-9) && near(se / sd, 0.5, 1e-9),
+              "moving blocks: 2 above the threshold, error ratio 0.5 (got %ld, %g, %g)", nb, sd, se / (sd ? sd : 1));
+        se = sd = 0.0;
+        nb = 0;
+        sibvad_moving_error_add(err_map, map, 4, 6, 2, 2.2f, &se, &sd, &nb);
+        CHECK(nb == 1 && near(sd, 2.5, 1e-9), "moving blocks: threshold 2.2 keeps the 2.5 block only");
+        se = sd = 0.0;
+        nb = 0;
+        sibvad_moving_error_add(err_map, m5, 5, 5, 2, 0.5f, &se, &sd, &nb);
+        CHECK(nb == 0, "moving blocks: a partial edge block is left out");
+    }
+
     /* PSNR: 10 log10(1 / mse) on the [0,1] scale */
     CHECK(near(sibvad_frame_psnr(0.01), 20.0, 1e-9), "PSNR of mse 0.01 is 20 dB");
     CHECK(near(sibvad_frame_psnr(1.0), 0.0, 1e-12), "PSNR of mse 1 is 0 dB");

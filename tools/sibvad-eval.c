@@ -720,6 +720,11 @@ int main(int argc, char **argv)
     if (!win || (semantic && !semin) || !res || !scratch || !pix)
         return fail("out of memory", g_strdup_printf("for batches of %d clips at %dx%d", batch, W, H));
     long clips_done = 0;
+    /* error left on moving blocks relative to the frame difference, [0] normal and [1] abnormal frames */
+    enum { MOVING_BLOCK = 4 };
+    const float moving_threshold = 0.1f; /* mean squared difference per pixel, normalised units */
+    double mv_err[2] = {0.0, 0.0}, mv_fd[2] = {0.0, 0.0};
+    long mv_n[2] = {0, 0};
     const gint64 t_scoring = g_get_monotonic_time();
     for (int i = 0; i < nv; i++) {
         const SibvadVideo *v = ev[i].v;
@@ -762,6 +767,11 @@ int main(int argc, char **argv)
                 if (semantic && !(v->semantic && v->semantic_ok && v->semantic_ok[t - 1]))
                     e->semantic = 0.0f;
                 e->framediff = sibvad_framediff_energy(target, target - img, C, H, W, cfg->patch, scratch);
+                if (t >= chosen.drop) {
+                    const int lab = v->labels[t] ? 1 : 0;
+                    sibvad_moving_error_add(emap, scratch, H, W, MOVING_BLOCK, moving_threshold, &mv_err[lab],
+                                            &mv_fd[lab], &mv_n[lab]);
+                }
                 for (int k = 0; maps_dir && k < nmaps; k++) {
                     if (maps[k].done || maps[k].frame != t || strcmp(maps[k].video, v->name))
                         continue;
@@ -872,6 +882,10 @@ int main(int argc, char **argv)
     if (nskipped)
         fprintf(human, "  %d video%s shorter than %d frames skipped: %s\n", nskipped, nskipped == 1 ? "" : "s",
                 T + 1, skipped->str);
+    const double mv_ratio[2] = {mv_n[0] ? mv_err[0] / mv_fd[0] : NAN, mv_n[1] ? mv_err[1] / mv_fd[1] : NAN};
+    fprintf(human, "motion: error left on moving %dx%d blocks relative to copying the last frame: normal frames %.3f "
+                   "(%ld blocks), abnormal %.3f (%ld blocks); lower on normal frames = normal motion learned\n",
+            MOVING_BLOCK, MOVING_BLOCK, mv_ratio[0], mv_n[0], mv_ratio[1], mv_n[1]);
 
     /* JSON summary */
     GString *g = g_string_new("{");
@@ -882,6 +896,17 @@ int main(int argc, char **argv)
                            calibrated ? cal->count : 0);
     g_string_append_printf(g, ",\"frames_scored\":%ld,\"frames_abnormal\":%ld,\"videos\":%d", paper->auc.frames,
                            paper->auc.abnormal, nv);
+    g_string_append(g, ",\"moving_error_ratio\":{\"normal\":");
+    for (int k = 0; k < 2; k++) {
+        if (k)
+            g_string_append(g, ",\"abnormal\":");
+        if (mv_n[k])
+            g_string_append_printf(g, "%.4f", mv_ratio[k]);
+        else
+            g_string_append(g, "null");
+    }
+    g_string_append_printf(g, ",\"blocks_normal\":%ld,\"blocks_abnormal\":%ld,\"block\":%d,\"threshold\":%g}",
+                           mv_n[0], mv_n[1], (int)MOVING_BLOCK, (double)moving_threshold);
     g_string_append(g, ",\"videos_skipped_short\":[");
     if (nskipped) {
         gchar **names = g_strsplit(skipped->str, ",", -1);

@@ -88,6 +88,28 @@ float sibvad_framediff_energy(const float *cur, const float *prev, int C, int H,
     return r;
 }
 
+void sibvad_moving_error_add(const float *err_map, const float *fd_map, int H, int W, int block, float threshold,
+                             double *sum_err, double *sum_fd, long *nblocks)
+{
+    if (!err_map || !fd_map || block <= 0 || H < block || W < block)
+        return;
+    const double inv = 1.0 / ((double)block * block);
+    for (int by = 0; by + block <= H; by += block)
+        for (int bx = 0; bx + block <= W; bx += block) {
+            double e = 0.0, d = 0.0;
+            for (int y = by; y < by + block; y++)
+                for (int x = bx; x < bx + block; x++) {
+                    e += err_map[(size_t)y * W + x];
+                    d += fd_map[(size_t)y * W + x];
+                }
+            if (d * inv > threshold) {
+                *sum_err += e * inv;
+                *sum_fd += d * inv;
+                (*nblocks)++;
+            }
+        }
+}
+
 int sibvad_frame_errors(const float *target, const float *pred, int C, int H, int W, int patch,
                         const float *std, float *map_scratch, SibvadFrameErrors *out, sibvad_error *err)
 {

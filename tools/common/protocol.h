@@ -57,6 +57,17 @@ double sibvad_frame_psnr(double mse_pixels);
 float sibvad_framediff_energy(const float *cur, const float *prev, int C, int H, int W, int patch,
                               float *map_scratch);
 
+/* How much of the motion a model predicts: over the block x block blocks of
+ * a frame whose mean frame-difference energy (fd_map, as left in the scratch
+ * of sibvad_framediff_energy) is above threshold, adds the blocks' mean
+ * prediction error (err_map) to *sum_err, their mean frame-difference energy
+ * to *sum_fd and their count to *nblocks. sum_err / sum_fd is the error left
+ * on moving regions relative to copying the last frame: a model that learned
+ * normal motion only has it clearly lower on normal frames than on abnormal
+ * ones. Partial blocks at the right and bottom edges are left out. */
+void sibvad_moving_error_add(const float *err_map, const float *fd_map, int H, int W, int block, float threshold,
+                             double *sum_err, double *sum_fd, long *nblocks);
+
 /* All visual errors of one predicted frame from the normalised target and
  * prediction (C, H, W): mse, maxwin, psnr, psnr_maxwin. semantic and
  * framediff are left as they are (the caller fills them). map_scratch: 2*H*W
