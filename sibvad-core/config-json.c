@@ -186,23 +186,19 @@ int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, si
             memcpy(dst, &fv, sizeof fv);
         }
     }
-    if (!sibvad_json_get(root, "pred_residual")) {
-        size_t present = 0;
-        for (size_t i = 0; i < NFIELDS; i++)
-            present += fields[i].type != F_STR && sibvad_json_get(root, fields[i].name) != NULL;
-        if (present == NFIELDS - 2 || !known)
-            c.pred_residual = 0;
+    /* the first key missing, "pred_residual" aside (see the top of the file) */
+    const char *missing = NULL;
+    for (size_t i = 0; i < NFIELDS && !missing; i++)
+        if (fields[i].type != F_STR && strcmp(fields[i].name, "pred_residual") &&
+            !sibvad_json_get(root, fields[i].name))
+            missing = fields[i].name;
+    if (!known && missing) {
+        sibvad_fail(err, "config JSON: \"%s\" is missing (without a known \"preset\" "
+                    "(paper, lite, tiny) every key is needed)", missing);
+        goto out;
     }
-    if (!known) {
-        for (size_t i = 0; i < NFIELDS; i++) {
-            if (fields[i].type != F_STR && strcmp(fields[i].name, "pred_residual") &&
-                !sibvad_json_get(root, fields[i].name)) {
-                sibvad_fail(err, "config JSON: \"%s\" is missing (without a known \"preset\" "
-                            "(paper, lite, tiny) every key is needed)", fields[i].name);
-                goto out;
-            }
-        }
-    }
+    if (!missing && !sibvad_json_get(root, "pred_residual"))
+        c.pred_residual = 0;
     if (sibvad_config_validate(&c, err) < 0)
         goto out;
     *cfg = c;

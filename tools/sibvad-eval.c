@@ -322,6 +322,15 @@ static void json_str(GString *g, const char *s)
 }
 
 /* a percentage with 2 decimals, or null */
+/* A ratio over n blocks with four decimals, or null when there were none. */
+static void json_ratio(GString *g, long n, double ratio)
+{
+    if (n)
+        g_string_append_printf(g, "%.4f", ratio);
+    else
+        g_string_append(g, "null");
+}
+
 static void json_pct(GString *g, double auc)
 {
     if (isnan(auc))
@@ -897,14 +906,9 @@ int main(int argc, char **argv)
     g_string_append_printf(g, ",\"frames_scored\":%ld,\"frames_abnormal\":%ld,\"videos\":%d", paper->auc.frames,
                            paper->auc.abnormal, nv);
     g_string_append(g, ",\"moving_error_ratio\":{\"normal\":");
-    for (int k = 0; k < 2; k++) {
-        if (k)
-            g_string_append(g, ",\"abnormal\":");
-        if (mv_n[k])
-            g_string_append_printf(g, "%.4f", mv_ratio[k]);
-        else
-            g_string_append(g, "null");
-    }
+    json_ratio(g, mv_n[0], mv_ratio[0]);
+    g_string_append(g, ",\"abnormal\":");
+    json_ratio(g, mv_n[1], mv_ratio[1]);
     g_string_append_printf(g, ",\"blocks_normal\":%ld,\"blocks_abnormal\":%ld,\"block\":%d,\"threshold\":%g}",
                            mv_n[0], mv_n[1], (int)MOVING_BLOCK, (double)moving_threshold);
     g_string_append(g, ",\"videos_skipped_short\":[");

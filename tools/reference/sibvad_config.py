@@ -126,13 +126,12 @@ def load_config(path):
     unknown = sorted(set(j) - set(CONFIG_KEYS))
     if unknown:
         raise ValueError("%s: unknown config keys %s" % (path, unknown))
-    known = j.get("preset") in _PRESETS
-    if known:
+    missing = [k for k in CONFIG_KEYS if k not in ("preset", "pred_residual") and k not in j]
+    if j.get("preset") in _PRESETS:
         c = preset(j["preset"])
+    elif missing:
+        raise ValueError("%s: no known preset and missing keys %s" % (path, missing))
     else:
-        missing = [k for k in CONFIG_KEYS if k not in ("preset", "pred_residual") and k not in j]
-        if missing:
-            raise ValueError("%s: no known preset and missing keys %s" % (path, missing))
         c = _common_defaults()
     for k, v in j.items():
         if k == "preset":
@@ -145,7 +144,6 @@ def load_config(path):
         if not ok:
             raise ValueError("%s: config key %s has the wrong type (%r)" % (path, k, v))
         c[k] = v
-    if "pred_residual" not in j and (not known or all(k in j for k in CONFIG_KEYS if k not in
-                                                       ("preset", "pred_residual"))):
+    if not missing and "pred_residual" not in j:
         c["pred_residual"] = 0
     return validate(c)
