@@ -49,7 +49,7 @@ _PRESETS = {
                  mo_width=64, mo_depth=2, mo_heads=2, mo_mlp_ratio=2, d_model=128,
                  fu_depth=2, fu_heads=4, fu_ffn_ratio=2, de_depth=2, de_heads=4, de_mlp_ratio=4,
                  rgb_hidden=512, sffm_nr=63, sffm_k=7, sffm_ns=1, sffm_b=8, sem_hidden=128,
-                 lr=1e-3, pred_residual=1),
+                 lr=1e-3, pred_residual=1, weight_decay=0.0),
     # Parity fixtures and gradient checks (larger balance weight so its gradient is visible).
     "tiny": dict(img_h=24, img_w=32, patch=8,
                  bb_width=32, bb_depth=2, bb_heads=2, bb_mlp=64, bb_layerscale=1, bb_frozen=0,
