@@ -321,7 +321,6 @@ static void json_str(GString *g, const char *s)
     g_string_append_c(g, '"');
 }
 
-/* a percentage with 2 decimals, or null */
 /* A ratio over n blocks with four decimals, or null when there were none. */
 static void json_ratio(GString *g, long n, double ratio)
 {
@@ -331,6 +330,7 @@ static void json_ratio(GString *g, long n, double ratio)
         g_string_append(g, "null");
 }
 
+/* a percentage with 2 decimals, or null */
 static void json_pct(GString *g, double auc)
 {
     if (isnan(auc))
