@@ -3,9 +3,11 @@
  * preset named by "preset" when it is a known one and overrides every key
  * present; without a known preset every key but "preset" must be present (as
  * load_config() of tools/reference/sibvad_ref.py). Unknown keys, missing keys
- * and wrong types are errors, and the result is validated. The one exception:
- * "pred_residual" came later, so a JSON without it that holds every other
- * key (a model file written before it) means 0, the spec's pixel head. */
+ * and wrong types are errors, and the result is validated. The exceptions:
+ * keys that came later (table `later` below). A JSON that holds every other
+ * key (a model file written before them) reads each one missing as the value
+ * that the model was made with: "pred_residual" 0 (the spec's pixel head),
+ * "pseudo_skip" 0 (no pseudo-anomalies), "pseudo_skip_min"/"_max" 2 and 4. */
 #include "sibvad.h"
 #include "json.h"
 
@@ -42,7 +44,25 @@ static const field fields[] = {
     FI(sem_dim), FI(sem_hidden),
     FF(w_pred), FF(w_sem), FF(w_motion), FI(pred_residual),
     FF(lr), FF(beta1), FF(beta2), FF(adam_eps), FF(weight_decay),
+    FF(pseudo_skip), FI(pseudo_skip_min), FI(pseudo_skip_max),
 };
+
+/* keys added after model files were written without them, and the value such
+ * a file means (see the top of the file) */
+static const struct {
+    const char *name;
+    double legacy;
+} later[] = {
+    {"pred_residual", 0}, {"pseudo_skip", 0}, {"pseudo_skip_min", 2}, {"pseudo_skip_max", 4},
+};
+
+static int is_later(const char *name)
+{
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        if (strcmp(later[i].name, name) == 0)
+            return 1;
+    return 0;
+}
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -186,19 +206,28 @@ int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, si
             memcpy(dst, &fv, sizeof fv);
         }
     }
-    /* the first key missing, "pred_residual" aside (see the top of the file) */
+    /* the first key missing, the later ones aside (see the top of the file) */
     const char *missing = NULL;
     for (size_t i = 0; i < NFIELDS && !missing; i++)
-        if (fields[i].type != F_STR && strcmp(fields[i].name, "pred_residual") &&
-            !sibvad_json_get(root, fields[i].name))
+        if (fields[i].type != F_STR && !is_later(fields[i].name) && !sibvad_json_get(root, fields[i].name))
             missing = fields[i].name;
     if (!known && missing) {
         sibvad_fail(err, "config JSON: \"%s\" is missing (without a known \"preset\" "
                     "(paper, lite, tiny) every key is needed)", missing);
         goto out;
     }
-    if (!missing && !sibvad_json_get(root, "pred_residual"))
-        c.pred_residual = 0;
+    for (size_t i = 0; i < sizeof later / sizeof later[0] && !missing; i++)
+        if (!sibvad_json_get(root, later[i].name)) {
+            const field *f = find_field(later[i].name);
+            char *dst = (char *)&c + f->off;
+            if (f->type == F_INT) {
+                int iv = (int)later[i].legacy;
+                memcpy(dst, &iv, sizeof iv);
+            } else {
+                float fv = (float)later[i].legacy;
+                memcpy(dst, &fv, sizeof fv);
+            }
+        }
     if (sibvad_config_validate(&c, err) < 0)
         goto out;
     *cfg = c;

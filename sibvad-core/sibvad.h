@@ -55,6 +55,12 @@ typedef struct sibvad_config {
     int pred_residual;
     /* optimiser */
     float lr, beta1, beta2, adam_eps, weight_decay;
+    /* training clips: the probability that a clip is a skip-frame pseudo-anomaly
+     * (inputs every s-th frame, s drawn from pseudo_skip_min..pseudo_skip_max, and
+     * the last input as the target: motion faster than normal is not to be
+     * extrapolated); 0: none, as the spec */
+    float pseudo_skip;
+    int pseudo_skip_min, pseudo_skip_max;
 } sibvad_config;
 
 /* Fill cfg with a named preset: "paper", "lite" or "tiny". */

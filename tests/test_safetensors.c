@@ -264,11 +264,22 @@ static void test_config_json(void)
     }
     free(full);
 
-    /* A model file written before "pred_residual" existed holds every other
-     * key: it keeps the spec's pixel head even though lite now defaults to 1. */
+    /* A model file written before "pseudo_skip" (the last keys) existed holds
+     * every other key: it was trained without pseudo-anomalies, whatever lite's
+     * default is now. */
     sibvad_config_preset(&base, "lite", &err);
     char *old = sibvad_config_to_json(&base);
-    char *key = old ? strstr(old, ", \"pred_residual\": 1") : NULL;
+    char *key = old ? strstr(old, ", \"pseudo_skip\"") : NULL;
+    if (key)
+        strcpy(key, "}");
+    rc = key ? sibvad_config_from_json(&c, old, strlen(old), &err) : -1;
+    base.pseudo_skip = 0.0f;
+    CHECK(key && rc == 0 && memcmp(&c, &base, sizeof c) == 0,
+          "config json: a complete lite config without the pseudo_skip keys (an older model file) reads "
+          "pseudo_skip as 0 (%s)", rc ? err.msg : "");
+    /* One written before "pred_residual" too: it keeps the spec's pixel head
+     * even though lite now defaults to 1. */
+    key = old ? strstr(old, ", \"pred_residual\": 1") : NULL;
     if (key)
         memmove(key, key + strlen(", \"pred_residual\": 1"), strlen(key + strlen(", \"pred_residual\": 1")) + 1);
     rc = key ? sibvad_config_from_json(&c, old, strlen(old), &err) : -1;
@@ -279,12 +290,19 @@ static void test_config_json(void)
     free(old);
     sibvad_config_preset(&base, "lite", &err);
     CHECK(base.pred_residual == 1, "config json: lite predicts the change from the last frame");
+    CHECK(base.pseudo_skip == 0.25f && base.pseudo_skip_min == 2 && base.pseudo_skip_max == 4,
+          "config json: lite trains on skip-frame pseudo-anomalies (a quarter of the clips, strides 2 to 4)");
+    sibvad_config_preset(&base, "paper", &err);
+    CHECK(base.pseudo_skip == 0.0f, "config json: paper trains as the spec, without pseudo-anomalies");
 
     static const struct {
         const char *text, *msg;
     } bad[] = {
         {"{\"img_hh\": 3}", "unknown key \"img_hh\""},
         {"{\"preset\": \"tiny\", \"pred_residual\": 2}", "pred_residual must be 0 or 1"},
+        {"{\"preset\": \"tiny\", \"pseudo_skip\": 1.5}", "pseudo_skip 1.5 must be in 0..1"},
+        {"{\"preset\": \"tiny\", \"pseudo_skip_min\": 1}", "2 <= min <= max <= 64"},
+        {"{\"preset\": \"tiny\", \"pseudo_skip_min\": 5}", "pseudo_skip_min 5 and pseudo_skip_max 4"},
         {"{\"img_h\": \"24\"}", "\"img_h\" must be an integer, not string"},
         {"{\"img_h\": 24.5}", "\"img_h\" must be an integer, not 24.5"},
         {"{\"img_h\": 1e10}", "\"img_h\" must be an integer"},

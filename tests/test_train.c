@@ -5,7 +5,9 @@
  *     unknown shape) above normal frames: frame-level micro AUC >= 0.9 under
  *     the spec's protocol (per-video min-max, Gaussian smoothing).
  *  2. A run stopped at a checkpoint and resumed gives the same losses, step
- *     for step, as an uninterrupted run.
+ *     for step, as an uninterrupted run (with skip-frame pseudo-anomalies
+ *     among the clips, whose draw must repeat too); the draw itself gives
+ *     plain and pseudo clips at the configured rate and strides.
  *  3. A process killed while writing a checkpoint leaves the previous
  *     checkpoint loadable.
  * The model and data are built in memory; no GStreamer decoding is involved. */
@@ -69,18 +71,25 @@ static double cpu_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static sibvad_model *tiny_model(uint64_t seed)
+/* the tiny preset; pseudo: its pseudo_skip */
+static sibvad_model *tiny_model_pseudo(uint64_t seed, float pseudo)
 {
     sibvad_config cfg;
     sibvad_error e;
     sibvad_config_preset(&cfg, "tiny", NULL);
     cfg.lr = 2e-3f;
+    cfg.pseudo_skip = pseudo;
     sibvad_model *m = sibvad_model_create(&cfg, seed, &e);
     if (!m) {
         fprintf(stderr, "model: %s\n", e.msg);
         exit(2);
     }
     return m;
+}
+
+static sibvad_model *tiny_model(uint64_t seed)
+{
+    return tiny_model_pseudo(seed, 0.0f);
 }
 
 static void test_end_to_end(void)
@@ -168,7 +177,7 @@ static void test_resume(void)
 
     /* uninterrupted: 8 steps */
     Trace full = {{0}, 0, 0};
-    sibvad_model *m = tiny_model(3);
+    sibvad_model *m = tiny_model_pseudo(3, 0.5f); /* half the clips pseudo-anomalies, drawn the same on resume */
     o.max_steps = 8;
     gboolean ok = sibvad_train(m, set, &o, NULL, record, &full, &err);
     CHECK(ok && full.n == 8, "uninterrupted run of 8 steps");
@@ -176,7 +185,7 @@ static void test_resume(void)
 
     /* the same run interrupted after 3 steps (checkpoint), resumed from the file */
     Trace part = {{0}, 0, 3};
-    m = tiny_model(3);
+    m = tiny_model_pseudo(3, 0.5f);
     o.checkpoint = tpath("resume.ckpt");
     ok = sibvad_train(m, set, &o, NULL, record, &part, &err);
     sibvad_model_free(m);
@@ -201,6 +210,72 @@ static void test_resume(void)
     CHECK(same, "resumed losses equal the uninterrupted run's, bit for bit");
     sibvad_model_free(m);
     sibvad_videoset_free(set);
+}
+
+/* The clips that training draws: plain ones, and with pseudo_skip the
+ * skip-frame pseudo-anomalies, at the configured rate and strides. */
+static void test_pseudo_clips(void)
+{
+    sibvad_config cfg;
+    sibvad_config_preset(&cfg, "tiny", NULL);
+    const int T = cfg.frames_in;
+    int in[16], tg, bad = 0;
+    CHECK(cfg.pseudo_skip == 0.0f, "tiny draws no pseudo-anomalies");
+    for (int step = 0; step < 200; step++)
+        for (int b = 0; b < 8; b++) {
+            int s = sibvad_train_clip_frames(&cfg, 42, step, b, 50, 99, in, &tg);
+            for (int j = 0; j < T; j++)
+                bad += in[j] != 50 - T + j;
+            bad += s != 1 || tg != 50;
+        }
+    CHECK(bad == 0, "without pseudo_skip every clip is frames t-T..t-1 and target t (%d wrong)", bad);
+
+    cfg.pseudo_skip = 1.0f;
+    cfg.pseudo_skip_min = 2;
+    cfg.pseudo_skip_max = 5;
+    int seen[6] = {0};
+    bad = 0;
+    for (int step = 0; step < 200; step++)
+        for (int b = 0; b < 8; b++) {
+            const int t = T + (step * 7 + b) % 60; /* near the start too */
+            int s = sibvad_train_clip_frames(&cfg, 42, step, b, t, 99, in, &tg);
+            if (s < 2 || s > 5) {
+                bad++;
+                continue;
+            }
+            seen[s]++;
+            for (int j = 1; j < T; j++)
+                bad += in[j] - in[j - 1] != s;
+            bad += in[0] < 0 || tg != in[T - 1] || tg > 99 || (tg != t - 1 && tg != (T - 1) * s);
+        }
+    CHECK(bad == 0 && seen[2] && seen[3] && seen[4] && seen[5],
+          "pseudo_skip 1: every clip is every s-th frame (s 2..5: %d %d %d %d) ending at t-1 or the earliest "
+          "possible frame, the last input as target (%d wrong)", seen[2], seen[3], seen[4], seen[5], bad);
+    /* a training part too short for the stride keeps the clip plain */
+    int plain = 0;
+    for (int step = 0; step < 100; step++)
+        plain += sibvad_train_clip_frames(&cfg, 42, step, 0, T, T, in, &tg) == 1 && tg == T;
+    CHECK(plain == 100, "a video too short for the stride keeps plain clips (%d of 100)", plain);
+
+    cfg.pseudo_skip = 0.25f;
+    int n = 0, same = 1;
+    for (int step = 0; step < 2500; step++)
+        for (int b = 0; b < 8; b++) {
+            int in2[16], tg2;
+            int s = sibvad_train_clip_frames(&cfg, 7, step, b, 40, 99, in, &tg);
+            int s2 = sibvad_train_clip_frames(&cfg, 7, step, b, 40, 99, in2, &tg2);
+            n += s > 1;
+            same &= s == s2 && tg == tg2 && memcmp(in, in2, sizeof(int) * T) == 0;
+        }
+    CHECK(n > 0.23 * 20000 && n < 0.27 * 20000, "pseudo_skip 0.25: %d of 20000 clips are pseudo-anomalies", n);
+    CHECK(same, "the draw is a function of (seed, step, slot): the same after a resume");
+    int differ = 0;
+    for (int step = 0; step < 100; step++) {
+        int in2[16], tg2;
+        differ += sibvad_train_clip_frames(&cfg, 7, step, 0, 40, 99, in, &tg) !=
+                  sibvad_train_clip_frames(&cfg, 8, step, 0, 40, 99, in2, &tg2);
+    }
+    CHECK(differ > 10, "another seed draws other clips (%d of 100 differ)", differ);
 }
 
 static void test_killed_checkpoint(void)
@@ -240,6 +315,7 @@ int main(void)
         perror("mkdtemp");
         return 2;
     }
+    test_pseudo_clips();
     test_resume();
     test_killed_checkpoint();
     test_end_to_end();

@@ -13,6 +13,7 @@
 
 typedef struct {
     int v, t;                   /* video, target frame */
+    int last;                   /* the last frame of the video's training part */
 } Clip;
 
 #define PLAN_AFTER 30 /* steps timed before a time-only run plans its schedule */
@@ -85,11 +86,11 @@ static gboolean build_clips(const SibvadVideoSet *set, int T, double holdout, GA
         if (tail < T + 1)
             tail = 0;   /* too short to hold out a whole clip */
         for (int t = T; t < n - tail; t++) {
-            Clip c = {v, t};
+            Clip c = {v, t, n - tail - 1};
             g_array_append_val(train, c);
         }
         for (int t = n - tail + T; t < n; t++) {
-            Clip c = {v, t};
+            Clip c = {v, t, n - 1};
             g_array_append_val(held, c);
         }
     }
@@ -115,16 +116,55 @@ static void permutation(int *perm, int n, guint64 seed, int epoch)
     g_rand_free(r);
 }
 
-/* Normalised input frames, target and semantic vector of clip c into slot b. */
-static void fill_clip(const SibvadVideoSet *set, const Clip *c, int T, int C, size_t img, int b, float *frames,
-                      float *target, float *sem)
+int sibvad_train_clip_frames(const sibvad_config *cfg, guint64 seed, int step, int slot, int t, int last,
+                             int *in, int *target)
+{
+    const int T = cfg->frames_in;
+    for (int j = 0; j < T; j++)
+        in[j] = t - T + j;
+    *target = t;
+    if (!(cfg->pseudo_skip > 0))
+        return 1;
+    /* a 32-bit mix of (seed, step, slot): cheap, and the same after a resume */
+    guint32 h = (guint32)seed * 2654435761u ^ ((guint32)step * 40503u + (guint32)slot * 977u + 12345u);
+    h ^= h >> 13;
+    h *= 0x5bd1e995u;
+    h ^= h >> 15;
+    if (!((double)(h % 10000u) < cfg->pseudo_skip * 10000.0))
+        return 1;
+    const int s = cfg->pseudo_skip_min + (int)((h >> 16) % (guint32)(cfg->pseudo_skip_max - cfg->pseudo_skip_min + 1));
+    const int e = MAX(t - 1, (T - 1) * s);
+    if (e > last)
+        return 1;
+    for (int j = 0; j < T; j++)
+        in[j] = e - (T - 1 - j) * s;
+    *target = e;
+    return s;
+}
+
+/* Normalised input frames, target and semantic vector of clip c into slot b,
+ * and its frame ids (video << 32 | frame, for the feature cache). With a
+ * config, the clip is the one drawn for (seed, step, b) (a pseudo-anomaly now
+ * and then, sibvad_train_clip_frames); without, the plain clip (held-out
+ * scoring). */
+static void fill_clip(const SibvadVideoSet *set, const Clip *c, const sibvad_config *cfg, guint64 seed, int step,
+                      int T, int C, size_t img, int b, float *frames, float *target, float *sem, long long *ids)
 {
     const SibvadVideo *v = &set->videos[c->v];
-    for (int j = 0; j < T; j++)
-        sibvad_video_frame_normalised(set, v, c->t - T + j, C, frames + ((size_t)b * T + j) * img);
-    sibvad_video_frame_normalised(set, v, c->t, C, target + (size_t)b * img);
+    int *in = g_newa(int, T), tg;
+    if (!cfg || sibvad_train_clip_frames(cfg, seed, step, b, c->t, c->last, in, &tg) == 1 ||
+        (sem && !v->semantic_ok[in[T - 1]])) {
+        for (int j = 0; j < T; j++)
+            in[j] = c->t - T + j;   /* the plain clip (a pseudo one without a semantic vector too) */
+        tg = c->t;
+    }
+    for (int j = 0; j < T; j++) {
+        sibvad_video_frame_normalised(set, v, in[j], C, frames + ((size_t)b * T + j) * img);
+        ids[b * T + j] = ((long long)c->v << 32) | (long long)in[j];
+    }
+    sibvad_video_frame_normalised(set, v, tg, C, target + (size_t)b * img);
     if (sem)
-        memcpy(sem + (size_t)b * set->sem_dim, v->semantic + (size_t)(c->t - 1) * set->sem_dim,
+        memcpy(sem + (size_t)b * set->sem_dim, v->semantic + (size_t)in[T - 1] * set->sem_dim,
                sizeof(float) * set->sem_dim);
 }
 
@@ -134,13 +174,6 @@ static int set_frames(const SibvadVideoSet *set)
     for (int v = 0; v < set->nvideos; v++)
         n += set->videos[v].nframes;
     return n;
-}
-
-/* the frame ids of clip b (video << 32 | frame), for the feature cache */
-static void fill_ids(const Clip *c, int T, int b, long long *ids)
-{
-    for (int j = 0; j < T; j++)
-        ids[b * T + j] = ((long long)c->v << 32) | (long long)(c->t - T + j);
 }
 
 /* a forward through the feature cache when there is one */
@@ -235,8 +268,7 @@ static gboolean calibrate(sibvad_model *m, const SibvadVideoSet *set, GArray *he
     for (int i = 0; i < n; i += B) {
         const int bb = MIN(B, n - i);
         for (int b = 0; b < bb; b++) {
-            fill_clip(set, &g_array_index(held, Clip, i + b), T, C, img, b, frames, target, sem);
-            fill_ids(&g_array_index(held, Clip, i + b), T, b, ids);
+            fill_clip(set, &g_array_index(held, Clip, i + b), NULL, 0, 0, T, C, img, b, frames, target, sem, ids);
         }
         if (forward(m, fc, ids, frames, target, sem, bb, &e) < 0 ||
             sibvad_model_scores(m, vis + i, sv ? sv + i : NULL, NULL, &e) < 0) {
@@ -389,10 +421,9 @@ gboolean sibvad_train(sibvad_model *m, const SibvadVideoSet *set, const SibvadTr
         if ((o->minutes > 0 && s.elapsed >= o->minutes * 60.0) || (o->epochs > 0 && s.epoch >= o->epochs) ||
             (o->max_steps > 0 && s.step >= o->max_steps) || (time_only && total > 0 && s.step >= total))
             break;
-        for (int b = 0; b < B; b++) {
-            fill_clip(set, &g_array_index(train, Clip, perm[s.pos + b]), T, C, img, b, frames, target, sem);
-            fill_ids(&g_array_index(train, Clip, perm[s.pos + b]), T, b, ids);
-        }
+        for (int b = 0; b < B; b++)
+            fill_clip(set, &g_array_index(train, Clip, perm[s.pos + b]), cfg, s.seed, s.step, T, C, img, b, frames,
+                      target, sem, ids);
         /* before a time-only run is planned: the warm-up of a long run */
         sibvad_model_set_lr_scale(m, time_only && total == 0 ? MIN(1.0f, (s.step + 1) / 500.0f)
                                                              : lr_factor(s.step, total));

@@ -51,6 +51,20 @@ typedef struct {
     int planned;                /* steps of the schedule planned for a time-only budget (0: none yet) */
 } SibvadTrainState;
 
+/* The frames of the training clip whose target is frame t (t >= T) of a
+ * video whose training part ends at frame `last` (>= t), as drawn at this
+ * step for batch slot `slot`: the inputs in[0..T-1] and the target. Most
+ * clips are the T frames before t and t itself (returns 1). With probability
+ * cfg->pseudo_skip, drawn from (seed, step, slot), the clip is a skip-frame
+ * pseudo-anomaly (returns the stride s, drawn from pseudo_skip_min..max):
+ * every s-th frame, ending at frame e = t - 1 (later when the video's start
+ * leaves no room, e = (T - 1) s), with the last input as the target, so that
+ * the model learns to leave motion faster than the normal video's where it is
+ * instead of extrapolating it. When the training part is too short for the
+ * stride, the clip stays normal. */
+int sibvad_train_clip_frames(const sibvad_config *cfg, guint64 seed, int step, int slot, int t, int last,
+                             int *in, int *target);
+
 char *sibvad_train_state_to_json(const SibvadTrainState *s);
 gboolean sibvad_train_state_from_json(SibvadTrainState *s, const char *json, GError **error);
 

@@ -13,9 +13,9 @@ INT_KEYS = ("img_h", "img_w", "channels", "patch", "frames_in",
             "mo_width", "mo_depth", "mo_heads", "mo_mlp_ratio", "d_model",
             "fu_depth", "fu_heads", "fu_ffn_ratio", "de_depth", "de_heads", "de_mlp_ratio",
             "rgb_hidden", "sffm_nr", "sffm_k", "sffm_ns", "sffm_b", "sem_dim", "sem_hidden",
-            "pred_residual")
+            "pred_residual", "pseudo_skip_min", "pseudo_skip_max")
 FLOAT_KEYS = ("bb_ln_eps", "sffm_scale", "sffm_alpha", "w_pred", "w_sem", "w_motion",
-              "lr", "beta1", "beta2", "adam_eps", "weight_decay")
+              "lr", "beta1", "beta2", "adam_eps", "weight_decay", "pseudo_skip")
 # The C struct order, "preset" first.
 CONFIG_KEYS = ("preset", "img_h", "img_w", "channels", "patch", "frames_in",
                "bb_width", "bb_depth", "bb_heads", "bb_mlp", "bb_layerscale", "bb_frozen", "bb_ln_eps",
@@ -23,14 +23,17 @@ CONFIG_KEYS = ("preset", "img_h", "img_w", "channels", "patch", "frames_in",
                "fu_depth", "fu_heads", "fu_ffn_ratio", "de_depth", "de_heads", "de_mlp_ratio",
                "rgb_hidden", "sffm_nr", "sffm_k", "sffm_ns", "sffm_b", "sffm_scale", "sffm_alpha",
                "sem_dim", "sem_hidden", "w_pred", "w_sem", "w_motion", "pred_residual",
-               "lr", "beta1", "beta2", "adam_eps", "weight_decay")
+               "lr", "beta1", "beta2", "adam_eps", "weight_decay",
+               "pseudo_skip", "pseudo_skip_min", "pseudo_skip_max")
+# Keys added after model files were written without them, and the value such a file means.
+LATER_KEYS = {"pred_residual": 0, "pseudo_skip": 0.0, "pseudo_skip_min": 2, "pseudo_skip_max": 4}
 
 
 def _common_defaults():
     c = {k: 0 for k in CONFIG_KEYS}
     c.update(preset="", frames_in=4, channels=3, bb_ln_eps=1e-6, sffm_scale=2.0, sffm_alpha=0.001,
              w_pred=1.0, w_sem=1.0, w_motion=1.0, lr=2e-4, beta1=0.9, beta2=0.999, adam_eps=1e-8,
-             weight_decay=1e-5, sem_dim=768)
+             weight_decay=1e-5, pseudo_skip=0.0, pseudo_skip_min=2, pseudo_skip_max=4, sem_dim=768)
     for k in FLOAT_KEYS:
         c[k] = float(c[k])
     return c
@@ -49,7 +52,7 @@ _PRESETS = {
                  mo_width=64, mo_depth=2, mo_heads=2, mo_mlp_ratio=2, d_model=128,
                  fu_depth=2, fu_heads=4, fu_ffn_ratio=2, de_depth=2, de_heads=4, de_mlp_ratio=4,
                  rgb_hidden=512, sffm_nr=63, sffm_k=7, sffm_ns=1, sffm_b=8, sem_hidden=128,
-                 lr=1e-3, pred_residual=1, weight_decay=0.0),
+                 lr=1e-3, pred_residual=1, weight_decay=0.0, pseudo_skip=0.25),
     # Parity fixtures and gradient checks (larger balance weight so its gradient is visible).
     "tiny": dict(img_h=24, img_w=32, patch=8,
                  bb_width=32, bb_depth=2, bb_heads=2, bb_mlp=64, bb_layerscale=1, bb_frozen=0,
@@ -111,6 +114,9 @@ def validate(c):
     need(c["sffm_ns"] <= 1024, "sffm_ns out of range 0..1024")
     need(c["bb_ln_eps"] > 0, "bb_ln_eps must be positive")
     need(c["pred_residual"] in (0, 1), "pred_residual must be 0 or 1")
+    need(0 <= c["pseudo_skip"] <= 1, "pseudo_skip must be in 0..1")
+    need(2 <= c["pseudo_skip_min"] <= c["pseudo_skip_max"] <= 64,
+         "pseudo_skip_min and pseudo_skip_max must satisfy 2 <= min <= max <= 64")
     need(c["lr"] >= 0 and 0 <= c["beta1"] < 1 and 0 <= c["beta2"] < 1 and c["adam_eps"] > 0,
          "optimiser settings out of range")
     return c
@@ -119,14 +125,15 @@ def validate(c):
 def load_config(path):
     """A config from a JSON file: the named "preset" (if any) overridden by the file's keys.
     Without a known preset every key must be present. Unknown keys and wrong types are errors
-    (as sibvad_config_from_json in sibvad-core/config-json.c), and as there, "pred_residual"
-    missing from a file that holds every other key (written before it existed) means 0."""
+    (as sibvad_config_from_json in sibvad-core/config-json.c), and as there, a key of LATER_KEYS
+    missing from a file that holds every other key (written before it existed) means its value
+    there ("pred_residual" 0, "pseudo_skip" 0)."""
     with open(path) as f:
         j = json.load(f)
     unknown = sorted(set(j) - set(CONFIG_KEYS))
     if unknown:
         raise ValueError("%s: unknown config keys %s" % (path, unknown))
-    missing = [k for k in CONFIG_KEYS if k not in ("preset", "pred_residual") and k not in j]
+    missing = [k for k in CONFIG_KEYS if k != "preset" and k not in LATER_KEYS and k not in j]
     if j.get("preset") in _PRESETS:
         c = preset(j["preset"])
     elif missing:
@@ -144,6 +151,8 @@ def load_config(path):
         if not ok:
             raise ValueError("%s: config key %s has the wrong type (%r)" % (path, k, v))
         c[k] = v
-    if not missing and "pred_residual" not in j:
-        c["pred_residual"] = 0
+    if not missing:
+        for k, v in LATER_KEYS.items():
+            if k not in j:
+                c[k] = v
     return validate(c)
