@@ -1,5 +1,6 @@
 /* trainer.c: the training loop (see trainer.h): clip index with a held-out
- * tail per video, seeded per-epoch permutations, Adam steps, progress, JSON
+ * tail per video, seeded per-epoch permutations, the draw of skip-frame
+ * pseudo-anomalies among the clips, Adam steps, progress, JSON
  * lines, atomic checkpoints with the exact position, and the calibration on
  * held-out normal clips at the end. */
 #include "trainer.h"

@@ -2,9 +2,11 @@
  * sibvad-train, also driven by the tests).
  *
  * Clips are every window of frames_in + 1 consecutive frames of the training
- * part of each video; the last `holdout` fraction of each video is kept out of
- * training and scored at the end to calibrate the model (normal-error
- * statistics stored in the model file). Each epoch visits the clips in a
+ * part of each video (with the config's pseudo_skip, some are drawn as
+ * skip-frame pseudo-anomalies instead: sibvad_train_clip_frames below); the
+ * last `holdout` fraction of each video is kept out of training and scored at
+ * the end to calibrate the model (normal-error statistics stored in the model
+ * file). Each epoch visits the clips in a
  * permutation drawn from (seed, epoch), so a run is reproducible and a resumed
  * run continues exactly where the checkpoint left it. The learning-rate
  * schedule is a function of the step, never of the clock, for the same reason
