@@ -56,6 +56,19 @@ static const struct {
     {"pred_residual", 0}, {"pseudo_skip", 0}, {"pseudo_skip_min", 2}, {"pseudo_skip_max", 4},
 };
 
+/* store a number into an int or float field of c (already range-checked) */
+static void set_number(sibvad_config *c, const field *f, double x)
+{
+    char *dst = (char *)c + f->off;
+    if (f->type == F_INT) {
+        int iv = (int)x;
+        memcpy(dst, &iv, sizeof iv);
+    } else {
+        float fv = (float)x;
+        memcpy(dst, &fv, sizeof fv);
+    }
+}
+
 static int is_later(const char *name)
 {
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
@@ -169,12 +182,10 @@ int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, si
         const sibvad_json *v = sibvad_json_at(root, i);
         const field *f = find_field(key);
         char got[64];
-        char *dst;
         if (!f) {
             sibvad_fail(err, "config JSON: unknown key \"%.200s\"", key);
             goto out;
         }
-        dst = (char *)&c + f->off;
         if (f->type == F_STR) {
             if (set_preset_name(&c, v, err) < 0)
                 goto out;
@@ -189,8 +200,7 @@ int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, si
                 sibvad_fail(err, "config JSON: \"%s\" = %lld is out of range", key, (long long)x);
                 goto out;
             }
-            int iv = (int)x;
-            memcpy(dst, &iv, sizeof iv);
+            set_number(&c, f, (double)x);
         } else {
             double d;
             if (sibvad_json_number(v, &d) < 0) {
@@ -202,8 +212,7 @@ int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, si
                 sibvad_fail(err, "config JSON: \"%s\" = %g is out of the range of a float", key, d);
                 goto out;
             }
-            float fv = (float)d;
-            memcpy(dst, &fv, sizeof fv);
+            set_number(&c, f, d);
         }
     }
     /* the first key missing, the later ones aside (see the top of the file) */
@@ -217,17 +226,8 @@ int sibvad_config_from_json(sibvad_config *cfg, const char *json, size_t len, si
         goto out;
     }
     for (size_t i = 0; i < sizeof later / sizeof later[0] && !missing; i++)
-        if (!sibvad_json_get(root, later[i].name)) {
-            const field *f = find_field(later[i].name);
-            char *dst = (char *)&c + f->off;
-            if (f->type == F_INT) {
-                int iv = (int)later[i].legacy;
-                memcpy(dst, &iv, sizeof iv);
-            } else {
-                float fv = (float)later[i].legacy;
-                memcpy(dst, &fv, sizeof fv);
-            }
-        }
+        if (!sibvad_json_get(root, later[i].name))
+            set_number(&c, find_field(later[i].name), later[i].legacy);
     if (sibvad_config_validate(&c, err) < 0)
         goto out;
     *cfg = c;
