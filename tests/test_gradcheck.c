@@ -1400,7 +1400,11 @@ static void check_model(int residual)
         if (t->kind != SIBVAD_TENSOR_TRAINABLE)
             continue;
         const double rms = sqrt(wsum(t->data, t->data, t->numel) / t->numel);
-        const float sc = 0.2f * (float)fmax(rms, 0.1);
+        /* the residual head's last conv starts at zero (model.c): give it
+         * weights of the spec head's init size, or every gradient behind it
+         * would be checked at 0.02 of its size */
+        const int zero_head = rms == 0.0 && strncmp(t->name, "decoder.final_conv.2.", 21) == 0;
+        const float sc = zero_head ? 0.5f : 0.2f * (float)fmax(rms, 0.1);
         for (size_t j = 0; j < t->numel; j++)
             t->data[j] += sc * sibvad_rng_normal(&rng);
     }

@@ -354,7 +354,8 @@ class SIBVAD(nn.Module):
     @torch.no_grad()
     def init_weights(self):
         """Random training init (not part of the parity contract): trunc-normal(0.02) Linear,
-        xavier conv, unit LayerNorm, small embeddings, layer scale 0.1, fusion gammas 0."""
+        xavier conv, unit LayerNorm, small embeddings, layer scale 0.1, fusion gammas 0, and with
+        pred_residual the head's last conv 0 (the prediction starts as the last frame)."""
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.trunc_normal_(m.weight, std=0.02)
@@ -375,6 +376,9 @@ class SIBVAD(nn.Module):
         nn.init.trunc_normal_(self.motion_encoder.cls_token, std=0.02)
         for g in list(self.joint_cross_attn.attn_gammas) + list(self.joint_cross_attn.ff_gammas):
             g.zero_()
+        if self.cfg["pred_residual"]:  # the residual head starts at the copy of the last frame
+            self.decoder.final_conv[2].weight.zero_()
+            self.decoder.final_conv[2].bias.zero_()
 
     def unpatchify(self, x):
         """(B, Np, p*p*C) -> (B, C, H, W), MAE layout (p, q, c) inside a patch."""
