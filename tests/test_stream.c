@@ -1,7 +1,7 @@
 /* test_stream.c: streaming inference (sibvad_stream_*) against the batch forward.
  *
- * For the tiny and the lite preset (random init, fixed seed, fusion gates set
- * non-zero so that every stream is live), a sequence of smooth moving frames
+ * For the tiny and the lite preset (random init, fixed seed, fusion gates and
+ * lite's residual head conv set non-zero so that every stream is live), a sequence of smooth moving frames
  * is pushed into a stream, with a semantic vector on some pushes. Every scored
  * frame's visual and semantic error, error map and prediction are compared with
  * sibvad_model_forward + sibvad_model_scores on the same clip, alone (B = 1) and
@@ -105,6 +105,15 @@ static sibvad_model *make_model(const char *preset, sibvad_config *cfg)
         }
         t->data[0] = 0.7f;
         t2->data[0] = 0.4f;
+    }
+    /* lite's residual head starts at the copy of the last frame (its last conv
+     * at zero): give that conv weights too, or the prediction would be the
+     * last frame whatever the streams computed */
+    sibvad_tensor *conv = sibvad_model_find_tensor(m, "decoder.final_conv.2.weight");
+    if (cfg->pred_residual && conv) {
+        unsigned s = 77;
+        for (size_t i = 0; i < conv->numel; i++)
+            conv->data[i] = 0.5f * ((float)lcg(&s) / 8388608.0f - 1.0f);
     }
     return m;
 }
