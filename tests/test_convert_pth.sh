@@ -35,6 +35,7 @@ import numpy as np
 src, check, tmp = sys.argv[1:4]
 sys.path.insert(0, os.path.join(src, "tools", "reference"))
 from read_safetensors import read_safetensors, write_safetensors
+from sibvad_config import LATER_KEYS
 import importlib.util
 spec = importlib.util.spec_from_file_location("convert_pth", os.path.join(src, "tools", "convert-pth.py"))
 cp = importlib.util.module_from_spec(spec)
@@ -143,7 +144,7 @@ cfg = cp.preset("tiny")
 shapes = cp.expected_shapes(cfg)
 names = list(shapes)
 fcfg = json.loads(fmeta["sibvad_config"])
-for k, v in cp.LATER_KEYS.items():  # written before these keys existed (docs/model-format.md)
+for k, v in LATER_KEYS.items():  # written before these keys existed (docs/model-format.md)
     fcfg.setdefault(k, v)
 ok(fcfg == cfg, "parity fixture is the tiny preset")
 raw = cp.load_pth(pth)

@@ -41,7 +41,7 @@ import zipfile
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
-from sibvad_config import CONFIG_KEYS, FLOAT_KEYS, LATER_KEYS, load_config, preset, validate  # noqa: E402,F401
+from sibvad_config import CONFIG_KEYS, FLOAT_KEYS, load_config, preset, validate  # noqa: E402
 
 FIXED = ("motion_encoder.motion_pos_embed", "decoder.decoder_pos_embed")
 # safetensors dtype -> numpy dtype it is read as (BF16: its bits, widened to float32 on reading)
