@@ -1,9 +1,9 @@
 /* test_stream.c: streaming inference (sibvad_stream_*) against the batch forward.
  *
  * For the tiny and the lite preset (random init, fixed seed, fusion gates and
- * lite's residual head conv set non-zero so that every stream is live), a sequence of smooth moving frames
- * is pushed into a stream, with a semantic vector on some pushes. Every scored
- * frame's visual and semantic error, error map and prediction are compared with
+ * lite's residual head conv set non-zero so that every stream is live), a
+ * sequence of smooth moving frames is pushed into a stream, with a semantic
+ * vector on some pushes. Every scored frame's visual and semantic error, error map and prediction are compared with
  * sibvad_model_forward + sibvad_model_scores on the same clip, alone (B = 1) and
  * in batches of three (B = 3): relative error <= 1e-5. Also: the warm-up (first
  * T pushes unscored, warmup_left counting down), a reset mid-sequence (the next
