@@ -3,20 +3,20 @@
  * For the tiny and the lite preset (random init, fixed seed, fusion gates and
  * lite's residual head conv set non-zero so that every stream is live), a
  * sequence of smooth moving frames is pushed into a stream, with a semantic
- * vector on some pushes. Every scored frame's visual and semantic error, error map and prediction are compared with
- * sibvad_model_forward + sibvad_model_scores on the same clip, alone (B = 1) and
- * in batches of three (B = 3): relative error <= 1e-5. Also: the warm-up (first
- * T pushes unscored, warmup_left counting down), a reset mid-sequence (the next
- * T pushes unscored, then equal again, so nothing from before the reset leaks),
- * two streams on one model interleaved and in two threads at once (bitwise the
- * same as each alone), bad arguments and a changed model (-1 with a message),
- * and that the comparison can fail: a clip with two frames swapped, and the
- * clip stage reading its rings one entry off, both change the result far
- * beyond the tolerance. Batched streams: 24 frames pushed with push_batch in
- * chunks of 1..5 (one spanning the warm-up, semantic input on every other
- * chunk, and again with a reset in the middle) equal one-at-a-time pushes
- * (1e-5); n = 0 and n > max_batch fail with a message. Exit status 1 on any
- * failure. */
+ * vector on some pushes. Every scored frame's visual and semantic error, error
+ * map and prediction are compared with sibvad_model_forward +
+ * sibvad_model_scores on the same clip, alone (B = 1) and in batches of three
+ * (B = 3): relative error <= 1e-5. Also: the warm-up (first T pushes unscored,
+ * warmup_left counting down), a reset mid-sequence (the next T pushes unscored,
+ * then equal again, so nothing from before the reset leaks), two streams on one
+ * model interleaved and in two threads at once (bitwise the same as each
+ * alone), bad arguments and a changed model (-1 with a message), and that the
+ * comparison can fail: a clip with two frames swapped, and the clip stage
+ * reading its rings one entry off, both change the result far beyond the
+ * tolerance. Batched streams: 24 frames pushed with push_batch in chunks of
+ * 1..5 (one spanning the warm-up, semantic input on every other chunk, and
+ * again with a reset in the middle) equal one-at-a-time pushes (1e-5); n = 0
+ * and n > max_batch fail with a message. Exit status 1 on any failure. */
 #include "model-internal.h"
 #include "ops/ops.h"
 #include "test-util.h"
